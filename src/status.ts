@@ -46,6 +46,9 @@ export interface NeighborStatus {
   };
   readonly importUpdates: { readonly received: number; readonly rejected: number; readonly filtered: number; readonly ignored: number; readonly accepted: number };
   readonly importWithdraws: { readonly received: number; readonly rejected: number; readonly filtered: number; readonly ignored: number; readonly accepted: number };
+  /** Export-side counters, BIRD's "Export updates/withdraws" rows (added for the BIRD socket; zeros when absent). */
+  readonly exportUpdates?: { readonly received: number; readonly rejected: number; readonly filtered: number; readonly accepted: number };
+  readonly exportWithdraws?: { readonly received: number; readonly accepted: number };
 }
 
 export interface DaemonStatus {
@@ -57,7 +60,13 @@ export interface DaemonStatus {
   readonly configFile: string;
   readonly configLoadedMs: number;
   /** Graceful restart as the restarting speaker: 'running' until End-of-RIB from every peer or timeout. */
-  readonly gracefulRestart: { readonly state: 'none' | 'running'; readonly waitingFor: number; readonly remainingSec: number | null };
+  readonly gracefulRestart: {
+    readonly state: 'none' | 'running';
+    readonly waitingFor: number;
+    readonly remainingSec: number | null;
+    /** Total length of the recovery wait timer (BIRD's "Wait timer is remaining/total"); 240 when absent. */
+    readonly waitTimeSec?: number;
+  };
   readonly routesV4: number;
   readonly routesV6: number;
   readonly shuttingDown: boolean;
