@@ -281,4 +281,9 @@ export const Errors = {
   holdTimerExpired: () => new BgpError(ErrorCode.HoldTimerExpired, 0),
   fsm: (subcode: number) => new BgpError(ErrorCode.FiniteStateMachine, subcode),
   cease: (subcode: number, data: Uint8Array = EMPTY) => new BgpError(ErrorCode.Cease, subcode, data),
+
+  // --- a NOTIFICATION received from the peer (RFC 4271 §6.4: never answered) -----------------
+  /** The peer's (code, subcode, data) as received, any values, Data kept verbatim. */
+  received: (code: number, subcode: number, data: Uint8Array) =>
+    new BgpError(code, subcode, data, 'session-reset', 'received NOTIFICATION'),
 } as const;
