@@ -43,7 +43,8 @@ export function openEvent(s: SessionState, open: OpenMessage): Event {
 // --- NOTIFICATION builders (RFC 4271 §4.5, RFC 4486, RFC 9003) --------------------------------
 
 /** A Cease NOTIFICATION; a communication is only defined for subcodes 2 and 4 (RFC 9003 §2). */
-export function ceaseNotification(subcode: number, communication?: string): NotificationMessage {
+export function ceaseNotification(subcode: number, communication?: string, data?: Uint8Array): NotificationMessage {
+  if (data !== undefined) return { type: 'notification', code: ErrorCode.Cease, subcode, data };
   if (communication !== undefined && (subcode === CeaseSubcode.AdministrativeShutdown || subcode === CeaseSubcode.AdministrativeReset)) {
     return makeShutdownNotification(subcode, communication);
   }
@@ -286,8 +287,8 @@ function openError(t: Tx, error: BgpError): Transition {
     : toIdle(t, { counter: 'increment', reason: { type: 'error', message: error.message }, restart: true });
 }
 
-function cease(e: { readonly subcode?: number; readonly communication?: string }, dflt: number): NotificationMessage {
-  return ceaseNotification(e.subcode ?? dflt, e.communication);
+function cease(e: { readonly subcode?: number; readonly communication?: string; readonly data?: Uint8Array }, dflt: number): NotificationMessage {
+  return ceaseNotification(e.subcode ?? dflt, e.communication, e.data);
 }
 
 /** Events that are FSM errors in OpenSent, OpenConfirm and Established (RFC 4271, RFC 6608). */

@@ -167,7 +167,7 @@ export type Event =
   | { readonly type: 'ManualStart_with_PassiveTcpEstablishment' } // 4
   | { readonly type: 'AutomaticStart_with_PassiveTcpEstablishment' } // 5
   /** 8. E.g. maximum prefixes reached (Cease subcode 1), RFC 4271 §8.1.2. */
-  | { readonly type: 'AutomaticStop'; readonly subcode?: number; readonly communication?: string }
+  | { readonly type: 'AutomaticStop'; readonly subcode?: number; readonly communication?: string; /** RFC 4486 §4: e.g. AFI, SAFI, prefix limit for subcode 1. */ readonly data?: Uint8Array }
   | { readonly type: 'ConnectRetryTimer_Expires' } // 9
   | { readonly type: 'HoldTimer_Expires' } // 10
   | { readonly type: 'KeepaliveTimer_Expires' } // 11

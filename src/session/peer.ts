@@ -208,8 +208,13 @@ export class Peer {
   }
 
   /** AutomaticStop (Event 8), e.g. a prefix limit (Cease subcode 1). */
-  automaticStop(subcode: number, communication?: string): void {
-    const ev: Event = communication === undefined ? { type: 'AutomaticStop', subcode } : { type: 'AutomaticStop', subcode, communication };
+  automaticStop(subcode: number, communication?: string, data?: Uint8Array): void {
+    const ev: Event = {
+      type: 'AutomaticStop',
+      subcode,
+      ...(communication === undefined ? {} : { communication }),
+      ...(data === undefined ? {} : { data }),
+    };
     this.fire(this.primary, ev);
   }
 

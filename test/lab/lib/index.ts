@@ -27,6 +27,8 @@ export type {
 export { Bird2Speaker, Bird1Speaker, bird2Config, bird1Config, parseBirdRoutes, parseBirdProtocol, birdProtocolName } from './bird.js';
 export { GobgpSpeaker, gobgpConfig, parseGobgpPath, GOBGP_API_PORT } from './gobgp.js';
 export { FrrSpeaker, frrBgpdConfig, parseFrrPath } from './frr.js';
+export { WrenSpeaker } from './wren.js';
+export type { WrenOptions, WrenExtra } from './wren.js';
 export { labAvailable, requireLab } from './available.js';
 export type { Availability, TapLike } from './available.js';
 export { labFor } from './tap.js';

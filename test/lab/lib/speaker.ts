@@ -82,7 +82,7 @@ export interface SpeakerConfig {
   readonly extraConfig?: string;
 }
 
-export type SpeakerKind = 'bird2' | 'bird1' | 'gobgp' | 'frr';
+export type SpeakerKind = 'bird2' | 'bird1' | 'gobgp' | 'frr' | 'wren';
 
 export const DEFAULT_HOLD = 6;
 export const DEFAULT_CONNECT_RETRY = 1;

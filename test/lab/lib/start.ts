@@ -2,6 +2,7 @@
 import { Bird1Speaker, Bird2Speaker } from './bird.js';
 import { FrrSpeaker } from './frr.js';
 import { GobgpSpeaker } from './gobgp.js';
+import { WrenSpeaker } from './wren.js';
 import type { Host } from './lab.js';
 import type { Speaker, SpeakerConfig, SpeakerKind } from './speaker.js';
 
@@ -17,6 +18,8 @@ export async function startSpeaker(kind: SpeakerKind, host: Host, config: Speake
         return new GobgpSpeaker(host, config);
       case 'frr':
         return new FrrSpeaker(host, config);
+      case 'wren':
+        return new WrenSpeaker(host, config);
     }
   })();
   await s.start();

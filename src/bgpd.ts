@@ -1,0 +1,105 @@
+#!/usr/bin/env node
+/**
+ * bgpd: the entry point. Reads the config, starts the daemon and its control sockets, and turns
+ * signals into reloads and graceful stops. Everything else lives in src/daemon.ts.
+ */
+import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { loadConfig, formatConfigError } from '../config/index.js';
+import { parseBgpdArgs, HELP } from './bgpd-args.js';
+import { createLogger } from './log.js';
+import { Daemon } from './daemon.js';
+import { DaemonBackend } from './backend.js';
+import { JsonSocketServer } from './control/json-socket.js';
+import { BirdSocketServer } from './control/bird-socket.js';
+
+function packageVersion(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
+    return pkg.version ?? '0.0.0';
+  } catch {
+    return '0.0.0';
+  }
+}
+
+async function main(argv: readonly string[]): Promise<number> {
+  const args = parseBgpdArgs(argv);
+  const version = packageVersion();
+  switch (args.mode) {
+    case 'help':
+      process.stdout.write(`${HELP}\n`);
+      return 0;
+    case 'version':
+      process.stdout.write(`bgpd (wren) ${version}\n`);
+      return 0;
+    case 'error':
+      process.stderr.write(`bgpd: ${args.message}\n`);
+      return 2;
+    case 'check':
+    case 'run':
+      break;
+  }
+  let text: string;
+  try {
+    text = await readFile(args.config, 'utf8');
+  } catch (err) {
+    process.stderr.write(`bgpd: cannot read ${args.config}: ${(err as NodeJS.ErrnoException).code ?? String(err)}\n`);
+    return 1;
+  }
+  const loaded = loadConfig(text, args.config);
+  for (const w of loaded.warnings) process.stderr.write(`${formatConfigError(w)}\n`);
+  if (!loaded.ok) {
+    for (const e of loaded.errors) process.stderr.write(`${formatConfigError(e)}\n`);
+    return 1;
+  }
+  if (args.mode === 'check') {
+    process.stdout.write('configuration OK\n');
+    return 0;
+  }
+
+  const config = loaded.config;
+  const log = createLogger(config.log.level);
+  const daemon = new Daemon({ configFile: args.config, config, logger: log, version });
+  const backend = new DaemonBackend(daemon);
+  const controlLog = log.child({ component: 'control' });
+  const closers: (() => Promise<void>)[] = [];
+  try {
+    await daemon.start();
+    const json = await JsonSocketServer.listen({ path: config.control.socket, backend, logger: controlLog, mode: config.control.socketMode, ...(config.control.socketGroup === undefined ? {} : { group: config.control.socketGroup }) });
+    closers.push(() => json.close());
+    if (config.control.readOnlySocket !== undefined) {
+      const ro = await JsonSocketServer.listen({ path: config.control.readOnlySocket, backend, logger: controlLog, readOnly: true, mode: config.control.socketMode });
+      closers.push(() => ro.close());
+    }
+    if (config.control.birdSocket !== undefined) {
+      const bird = await BirdSocketServer.listen({ path: config.control.birdSocket, backend, logger: controlLog, family: 'ipv4', mode: config.control.socketMode });
+      closers.push(() => bird.close());
+    }
+  } catch (err) {
+    log.fatal({ event: 'daemon.start', err: String(err) }, `bgpd could not start: ${String(err)}`);
+    await daemon.stop('start failed');
+    for (const c of closers) await c();
+    return 1;
+  }
+
+  const stopped = new Promise<void>((resolve) => daemon.whenStopped(resolve));
+  const onStop = (sig: string) => () => void daemon.stop(sig);
+  process.on('SIGTERM', onStop('SIGTERM'));
+  process.on('SIGINT', onStop('SIGINT'));
+  process.on('SIGHUP', () => void daemon.reload());
+  await stopped;
+  for (const c of closers) await c();
+  log.info({ event: 'daemon.exit' }, 'bgpd stopped');
+  log.flush();
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`bgpd: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,488 @@
+/**
+ * The daemon: one owner wiring the pure modules to the world. Sessions feed the RIB; RIB drains
+ * feed the sessions (packed UPDATEs) and the kernel sync (route intent); the control sockets read
+ * snapshots. Every RIB step runs in bounded batches on the event loop, so keepalives and the
+ * control sockets stay on time under a full table.
+ */
+import { readFile } from 'node:fs/promises';
+import type { Logger } from 'pino';
+import { loadConfig, formatConfigError } from '../config/index.js';
+import type { Config } from '../config/types.js';
+import type { Neighbor } from '../config/neighbors.js';
+import { neighbors as neighborsOf } from '../config/neighbors.js';
+import { diffConfig } from '../config/diff.js';
+import type { ConfigChange } from '../config/diff.js';
+import { Rib } from '../rib/rib.js';
+import type { RibOptions } from '../rib/rib.js';
+import type { RibAction, RibInput, RibOutput, RibTimer, PeerUpdate } from '../rib/messages.js';
+import type { Pool } from '../rib/policy.js';
+import type { Negotiated } from '../fsm/types.js';
+import { packUpdates, encodeEndOfRib } from '../proto/packer.js';
+import { fromTwoOctet, toTwoOctet } from '../proto/as4.js';
+import { encodeRouteRefresh } from '../proto/route-refresh.js';
+import { CeaseSubcode } from '../proto/errors.js';
+import { RouteRefreshSubtype } from '../proto/constants.js';
+import { familyAfi, familySafi } from '../proto/types.js';
+import type { PathAttributes, UpdateMessage } from '../proto/types.js';
+import { parseIpv4 } from '../proto/prefix.js';
+import { SessionManager } from './session/manager.js';
+import type { ListenEndpoint } from './session/manager.js';
+import type { Peer } from './session/peer.js';
+import { realClock } from './session/clock.js';
+import type { Clock, TimerHandle } from './session/clock.js';
+import { KernelSync } from './kernel/sync.js';
+import type { Fib } from './kernel/fib.js';
+import { NetlinkFib } from './kernel/netlink-fib.js';
+import { compactPrefix, compactPrefixes, peerOptionsFor, ribPeerFor, routerIdNumber } from './peers.js';
+
+/** Prefixes decided per event-loop turn (about 5-10 ms of work; keeps keepalives on time). */
+const DRAIN_BATCH = 4096;
+
+export interface DaemonOptions {
+  readonly configFile: string;
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly version: string;
+  readonly clock?: Clock;
+  /** Inject a Fib (tests); default: netlink when kernel.program is true. */
+  readonly fib?: Fib;
+}
+
+export interface PeerEntry {
+  readonly neighbor: Neighbor;
+  readonly peer: Peer;
+  /** Set while the session is Established (what the RIB knows the peer as). */
+  negotiated: Negotiated | null;
+  enabled: boolean;
+}
+
+function poolsOf(config: Config): Pool[] {
+  return config.pools.map((p) => ({ cidr: compactPrefix(p.cidr), ipipMode: p.ipipMode, vxlanMode: p.vxlanMode, disableBgpExport: p.disableBgpExport }));
+}
+
+function timerKey(t: RibTimer): string {
+  return t.kind === 'selectionDeferral' ? t.kind : `${t.kind}:${t.peer}`;
+}
+
+export class Daemon {
+  config: Config;
+  configLoadedMs: number;
+  readonly configFile: string;
+  readonly startedMs: number;
+  readonly version: string;
+  readonly log: Logger;
+  readonly clock: Clock;
+  readonly rib: Rib;
+  readonly sessions: SessionManager;
+  readonly kernel: KernelSync | null;
+  /** Neighbours by address (the RIB's peer id). */
+  readonly peers = new Map<string, PeerEntry>();
+  /** wren restarted with its routes still in the kernel (RFC 4724 restarting speaker). */
+  restarting = false;
+  shuttingDown = false;
+  private readonly ribTimers = new Map<string, TimerHandle>();
+  private drainScheduled = false;
+  private stopping: Promise<void> | null = null;
+  private readonly onStopped: (() => void)[] = [];
+
+  constructor(opts: DaemonOptions) {
+    this.config = opts.config;
+    this.configFile = opts.configFile;
+    this.version = opts.version;
+    this.log = opts.logger;
+    this.clock = opts.clock ?? realClock;
+    this.startedMs = this.clock.now();
+    this.configLoadedMs = this.startedMs;
+    this.rib = new Rib(this.ribOptions(opts.config, null));
+    const listen: ListenEndpoint[] = [{ address: opts.config.listen.address, port: opts.config.listen.port }];
+    this.sessions = new SessionManager({ listen, clock: this.clock, logger: this.log.child({ component: 'session' }) });
+    const k = opts.config.kernel;
+    const fib = opts.fib ?? (k.program ? new NetlinkFib({ table: k.table, protocol: k.protocol }) : null);
+    this.kernel =
+      fib === null
+        ? null
+        : new KernelSync({
+            fib,
+            persist: k.persist,
+            logger: this.log.child({ component: 'kernel' }),
+          });
+  }
+
+  private ribOptions(config: Config, restart: NonNullable<RibOptions['restart']> | null): RibOptions {
+    const pools = poolsOf(config);
+    const cluster = config.routeReflector === undefined ? null : parseIpv4(config.routeReflector.clusterId);
+    return {
+      asn: config.asn,
+      routerId: routerIdNumber(config),
+      ...(cluster === null ? {} : { clusterId: cluster }),
+      nodeAddress: { address: parseIpv4(config.nodeAddress.address) ?? 0, length: config.nodeAddress.prefixLength },
+      ...(config.nodeAddressV6 === undefined ? {} : { nodeAddressV6: config.nodeAddressV6.address }),
+      pools,
+      // Calico's export filter ends in `reject`; a node with no pools is a general speaker.
+      exportPolicy: { pools, extraExport: [], exportOutsidePools: pools.length === 0 },
+      kernel: { tunnelDevice: config.kernel.tunnelDevice, ...(config.kernel.device === undefined ? {} : { nicDevice: config.kernel.device }) },
+      ...(config.gracefulRestart.staleTimeSec === undefined ? {} : { stalePathSec: config.gracefulRestart.staleTimeSec }),
+      ...(restart === null ? {} : { restart }),
+    };
+  }
+
+  // --- lifecycle --------------------------------------------------------------------------
+
+  async start(): Promise<void> {
+    if (this.kernel !== null) {
+      await this.kernel.start();
+      const st = this.kernel.status();
+      // Routes of ours already in the kernel: we are a restarting speaker (RFC 4724 §4.1). Keep
+      // them, tell peers (R bit), and prune only after End-of-RIB from every peer or a timeout.
+      this.restarting = this.config.gracefulRestart.enabled && st.unclaimed > 0;
+      this.log.info({ event: 'kernel.start', found: st.unclaimed, restarting: this.restarting }, 'kernel routes read');
+    }
+    const ns = neighborsOf(this.config);
+    if (this.restarting) {
+      // Rebuild with the deferral (the RIB was created before the kernel was read).
+      Object.assign(this, {
+        rib: new Rib(
+          this.ribOptions(this.config, {
+            selectionDeferralSec: this.config.gracefulRestart.waitSec,
+            expectedPeers: ns.filter((n) => n.enabled && n.gracefulRestart.enabled).map((n) => n.address),
+          }),
+        ),
+      });
+    }
+    this.wireSessions();
+    this.ribInput({ type: 'start' });
+    if (this.config.blocks.length > 0) this.ribInput({ type: 'originate', prefixes: compactPrefixes(this.config.blocks), kind: 'block' });
+    await this.sessions.listen();
+    for (const n of ns) this.addNeighbor(n);
+    if (!this.restarting) this.kernel?.converged();
+    this.log.info(
+      { event: 'daemon.start', routerId: this.config.routerId, asn: this.config.asn, peers: ns.length, listen: this.sessions.boundPorts() },
+      'bgpd started',
+    );
+  }
+
+  /** Graceful stop: Cease to every peer, kernel routes kept when persist is on. */
+  stop(reason = 'shutdown'): Promise<void> {
+    if (this.stopping !== null) return this.stopping;
+    this.shuttingDown = true;
+    this.stopping = (async () => {
+      this.log.info({ event: 'daemon.stop', reason }, 'bgpd stopping');
+      for (const h of this.ribTimers.values()) this.clock.clearTimeout(h);
+      this.ribTimers.clear();
+      await this.sessions.close(CeaseSubcode.AdministrativeShutdown);
+      if (this.kernel !== null) await this.kernel.stop();
+      for (const fn of this.onStopped) fn();
+    })();
+    return this.stopping;
+  }
+
+  whenStopped(fn: () => void): void {
+    this.onStopped.push(fn);
+  }
+
+  // --- sessions ---------------------------------------------------------------------------
+
+  private wireSessions(): void {
+    this.sessions.on('stateChange', (e) => {
+      const entry = this.peers.get(e.peer.address);
+      this.log.info(
+        { event: 'fsm.transition', peer: e.peer.address, name: entry?.neighbor.name, from: e.from, to: e.to, reason: e.text || undefined },
+        `${entry?.neighbor.name ?? e.peer.address}: ${e.from} -> ${e.to}${e.text ? ` (${e.text})` : ''}`,
+      );
+    });
+    this.sessions.on('established', (e) => {
+      const entry = this.peers.get(e.peer.address);
+      if (entry === undefined) return;
+      entry.negotiated = e.negotiated;
+      this.ribInput({ type: 'peerUp', peer: ribPeerFor(this.config, entry.neighbor, e.negotiated) });
+    });
+    this.sessions.on('down', (e) => {
+      const entry = this.peers.get(e.peer.address);
+      if (entry === undefined || entry.negotiated === null) return;
+      // RFC 4724 §4.2: the helper keeps the routes when the session dies without a NOTIFICATION
+      // (TCP failure); a NOTIFICATION means the peer (or we) meant to drop them.
+      const graceful = entry.negotiated.gracefulRestart !== null && (e.reason.type === 'socket' || e.reason.type === 'error');
+      entry.negotiated = null;
+      this.ribInput({ type: 'peerDown', peer: e.peer.address, graceful });
+    });
+    this.sessions.on('update', (e) => {
+      const entry = this.peers.get(e.peer.address);
+      if (entry === undefined || entry.negotiated === null) return;
+      const o = e.outcome;
+      for (const err of o.errors) {
+        this.log.warn({ event: 'update.error', peer: e.peer.address, code: err.code, subcode: err.subcode, disposition: err.disposition }, err.message);
+      }
+      if (o.disableFamilies.length > 0) {
+        // RFC 7606 §2 AFI/SAFI disable: wren runs one family per session, so disabling it is a reset.
+        e.peer.automaticStop(CeaseSubcode.OtherConfigurationChange, 'malformed MP_REACH/MP_UNREACH (RFC 7606 AFI/SAFI disable)');
+        return;
+      }
+      if (o.endOfRib !== undefined) {
+        this.ribInput({ type: 'endOfRib', peer: e.peer.address, family: o.endOfRib });
+        return;
+      }
+      const message = entry.negotiated.fourOctetAs ? stripAs4(o.message) : withAttrs(o.message, fromTwoOctet);
+      this.ribInput({ type: 'update', peer: e.peer.address, message, treatAsWithdraw: o.treatAsWithdraw });
+    });
+    this.sessions.on('routeRefresh', (e) => {
+      const m = e.message;
+      this.ribInput({ type: 'routeRefresh', peer: e.peer.address, family: (m.afi << 8) | m.safi, subtype: m.subtype });
+    });
+  }
+
+  addNeighbor(n: Neighbor): void {
+    const peer = this.sessions.addPeer(peerOptionsFor(this.config, n, { restarting: this.restarting }));
+    this.peers.set(n.address, { neighbor: n, peer, negotiated: null, enabled: n.enabled });
+    if (n.enabled) peer.start();
+  }
+
+  removeNeighbor(address: string, subcode: number = CeaseSubcode.PeerDeconfigured): void {
+    const entry = this.peers.get(address);
+    if (entry === undefined) return;
+    if (entry.negotiated !== null) this.ribInput({ type: 'peerDown', peer: address, graceful: false });
+    this.peers.delete(address);
+    this.sessions.removePeer(address, subcode);
+  }
+
+  // --- the RIB ----------------------------------------------------------------------------
+
+  ribInput(input: RibInput): void {
+    const out = this.rib.handle(input, this.clock.now());
+    this.applyRibOutput(out);
+    this.scheduleDrain();
+  }
+
+  private scheduleDrain(): void {
+    if (this.drainScheduled || this.shuttingDown) return;
+    this.drainScheduled = true;
+    setImmediate(() => {
+      this.drainScheduled = false;
+      if (this.shuttingDown) return;
+      const out = this.rib.drain(DRAIN_BATCH);
+      this.applyRibOutput(out);
+      if (out.more) this.scheduleDrain();
+    });
+  }
+
+  private applyRibOutput(out: RibOutput): void {
+    for (const u of out.updates) this.sendUpdates(u);
+    if (out.kernel.length > 0 && this.kernel !== null && this.config.kernel.program) this.kernel.setDesired(out.kernel);
+    for (const a of out.actions) this.ribAction(a);
+  }
+
+  private sendUpdates(u: PeerUpdate): void {
+    const entry = this.peers.get(u.peer);
+    const neg = entry?.negotiated ?? null;
+    if (entry === undefined || neg === null) return;
+    const peer = entry.peer;
+    const ctx = neg.tx;
+    const rr = (subtype: number) =>
+      peer.sendRaw(encodeRouteRefresh({ type: 'route-refresh', afi: familyAfi(u.family), safi: familySafi(u.family), subtype }));
+    if (u.borr) rr(RouteRefreshSubtype.BeginningOfRouteRefresh);
+    const groups = neg.fourOctetAs ? u.groups : u.groups.map((g) => ({ ...g, attrs: toTwoOctet(g.attrs) }));
+    try {
+      packUpdates(u.family, u.withdrawn, groups, ctx, (msg) => peer.sendRaw(msg), u.withdrawnPathIds);
+    } catch (err) {
+      // An attribute set too large for one message is skipped by the packer (everything else
+      // was sent); say so loudly, it is a policy problem an operator must see.
+      this.log.error({ event: 'update.encode', peer: u.peer, err: String(err) }, 'UPDATE could not be encoded');
+    }
+    if (u.eorr) rr(RouteRefreshSubtype.EndOfRouteRefresh);
+    if (u.endOfRib) peer.sendRaw(encodeEndOfRib(u.family, ctx));
+  }
+
+  private ribAction(a: RibAction): void {
+    switch (a.type) {
+      case 'setTimer': {
+        const key = timerKey(a.timer);
+        const old = this.ribTimers.get(key);
+        if (old !== undefined) this.clock.clearTimeout(old);
+        const delay = Math.max(0, a.atMs - this.clock.now());
+        this.ribTimers.set(
+          key,
+          this.clock.setTimeout(() => {
+            this.ribTimers.delete(key);
+            this.ribInput({ type: 'timer', timer: a.timer });
+          }, delay),
+        );
+        return;
+      }
+      case 'cancelTimer': {
+        const key = timerKey(a.timer);
+        const h = this.ribTimers.get(key);
+        if (h !== undefined) this.clock.clearTimeout(h);
+        this.ribTimers.delete(key);
+        return;
+      }
+      case 'sendRouteRefresh': {
+        const entry = this.peers.get(a.peer);
+        entry?.peer.sendRaw(encodeRouteRefresh({ type: 'route-refresh', afi: a.afi, safi: a.safi, subtype: a.subtype }));
+        return;
+      }
+      case 'teardown': {
+        const entry = this.peers.get(a.peer);
+        this.log.warn({ event: 'peer.teardown', peer: a.peer, code: a.code, subcode: a.subcode }, a.reason);
+        entry?.peer.automaticStop(a.subcode, undefined, a.data);
+        return;
+      }
+      case 'maxPrefixWarning':
+        this.log.warn({ event: 'peer.maxPrefix', peer: a.peer, limit: a.limit, count: a.count }, `${a.peer}: prefix limit ${a.limit} exceeded (${a.count})`);
+        return;
+      case 'kernelPrune':
+        this.restarting = false;
+        this.kernel?.converged();
+        return;
+      case 'kernelReconcile':
+        if (this.kernel !== null && this.config.kernel.program) {
+          this.kernel.setDesired(this.rib.kernelSnapshot().map((r) => ({ prefix: r.prefix, route: r })));
+        }
+        return;
+      case 'selectionDeferralComplete':
+        this.log.info({ event: 'gr.deferralComplete', reason: a.reason }, `graceful restart: selection deferral over (${a.reason})`);
+        return;
+      default: {
+        const never: never = a;
+        throw new Error(`unhandled RIB action ${JSON.stringify(never)}`);
+      }
+    }
+  }
+
+  // --- reload -----------------------------------------------------------------------------
+
+  async readConfig(): Promise<{ ok: true; config: Config } | { ok: false; errors: string[] }> {
+    let text: string;
+    try {
+      text = await readFile(this.configFile, 'utf8');
+    } catch (err) {
+      return { ok: false, errors: [`${this.configFile}: cannot read: ${(err as NodeJS.ErrnoException).code ?? String(err)}`] };
+    }
+    const r = loadConfig(text, this.configFile);
+    if (!r.ok) return { ok: false, errors: r.errors.map(formatConfigError) };
+    return { ok: true, config: r.config };
+  }
+
+  /** Apply the config file again; the running config stays when the file is invalid. */
+  async reload(): Promise<{ ok: true; changes: string[] } | { ok: false; errors: string[] }> {
+    const r = await this.readConfig();
+    if (!r.ok) {
+      this.log.error({ event: 'config.reload', ok: false, errors: r.errors }, 'reload rejected: the running config stays in force');
+      return r;
+    }
+    const changes = diffConfig(this.config, r.config);
+    const old = this.config;
+    this.config = r.config;
+    this.configLoadedMs = this.clock.now();
+    const described = changes.map(describeChange);
+    this.log.info({ event: 'config.reload', ok: true, changes: described }, `reload: ${changes.length} change(s)`);
+    for (const c of changes) this.applyChange(c, old);
+    return { ok: true, changes: described };
+  }
+
+  private applyChange(c: ConfigChange, old: Config): void {
+    switch (c.type) {
+      case 'GlobalReset':
+        // The identifier and AS are in every OPEN: every session restarts (RFC 4486 subcode 6).
+        for (const [addr] of [...this.peers]) this.removeNeighbor(addr, CeaseSubcode.OtherConfigurationChange);
+        Object.assign(this, { rib: new Rib(this.ribOptions(this.config, null)) });
+        this.ribInput({ type: 'start' });
+        if (this.config.blocks.length > 0) this.ribInput({ type: 'originate', prefixes: compactPrefixes(this.config.blocks), kind: 'block' });
+        for (const n of neighborsOf(this.config)) this.addNeighbor(n);
+        return;
+      case 'PeerAdded':
+        this.addNeighbor(c.neighbor);
+        return;
+      case 'PeerRemoved':
+        this.removeNeighbor(c.neighbor.address, CeaseSubcode.PeerDeconfigured);
+        return;
+      case 'PeerChanged': {
+        if (c.needsReset) {
+          this.removeNeighbor(c.before.address, CeaseSubcode.OtherConfigurationChange);
+          this.addNeighbor(c.after);
+          return;
+        }
+        const entry = this.peers.get(c.after.address);
+        if (entry === undefined) return;
+        this.peers.set(c.after.address, { ...entry, neighbor: c.after });
+        if (c.after.enabled !== entry.enabled) {
+          entry.enabled = c.after.enabled;
+          if (c.after.enabled) entry.peer.start();
+          else entry.peer.stop(CeaseSubcode.AdministrativeShutdown);
+        }
+        if (c.needsReexport && entry.negotiated !== null) {
+          // Re-announce the peer to the RIB with its new export settings.
+          this.ribInput({ type: 'peerUp', peer: ribPeerFor(this.config, c.after, entry.negotiated) });
+        }
+        return;
+      }
+      case 'PolicyChanged': {
+        if (c.blocksRemoved.length > 0) this.ribInput({ type: 'withdrawLocal', prefixes: compactPrefixes(c.blocksRemoved) });
+        if (c.blocksAdded.length > 0) this.ribInput({ type: 'originate', prefixes: compactPrefixes(c.blocksAdded), kind: 'block' });
+        if (c.poolsAdded.length + c.poolsRemoved.length + c.poolsChanged.length > 0 || c.nodeNetworkChanged) {
+          const pools = poolsOf(this.config);
+          this.ribInput({ type: 'policyChanged', pools, exportPolicy: { pools, extraExport: [], exportOutsidePools: pools.length === 0 } });
+        }
+        return;
+      }
+      case 'LogLevelChanged':
+        this.log.level = c.after;
+        return;
+      case 'ListenChanged':
+      case 'ControlChanged':
+      case 'KernelChanged':
+      case 'MetricsChanged':
+      case 'GracefulRestartChanged':
+        // These need a restart of bgpd to take effect; say so rather than pretend.
+        this.log.warn({ event: 'config.reload', change: c.type }, `${c.type}: takes effect when bgpd restarts`);
+        return;
+      case 'TimersChanged':
+        // Each affected peer also has a PeerChanged entry that carries the action.
+        return;
+      default: {
+        const never: never = c;
+        void old;
+        throw new Error(`unhandled config change ${JSON.stringify(never)}`);
+      }
+    }
+  }
+
+  // --- operator actions -------------------------------------------------------------------
+
+  findPeer(nameOrAddress: string): PeerEntry | undefined {
+    const byAddr = this.peers.get(nameOrAddress);
+    if (byAddr !== undefined) return byAddr;
+    for (const e of this.peers.values()) if (e.neighbor.name === nameOrAddress) return e;
+    return undefined;
+  }
+}
+
+function describeChange(c: ConfigChange): string {
+  switch (c.type) {
+    case 'GlobalReset':
+      return `global reset (${c.reason})`;
+    case 'PeerAdded':
+      return `peer ${c.neighbor.name} added`;
+    case 'PeerRemoved':
+      return `peer ${c.neighbor.name} removed`;
+    case 'PeerChanged':
+      return `peer ${c.name} changed (${c.fields.join(', ')})${c.needsReset ? ': session reset' : ''}`;
+    case 'PolicyChanged':
+      return `policy changed (blocks +${c.blocksAdded.length}/-${c.blocksRemoved.length}, pools +${c.poolsAdded.length}/-${c.poolsRemoved.length}/~${c.poolsChanged.length})`;
+    case 'LogLevelChanged':
+      return `log level ${c.before} -> ${c.after}`;
+    case 'TimersChanged':
+      return `timers changed (${c.fields.join(', ')})`;
+    default:
+      return `${c.type} (takes effect at restart)`;
+  }
+}
+
+function withAttrs(m: UpdateMessage, f: (a: PathAttributes) => PathAttributes): UpdateMessage {
+  return m.attrs === null ? m : { ...m, attrs: f(m.attrs) };
+}
+
+/** RFC 6793 §4.1: between two 4-octet speakers AS4_PATH/AS4_AGGREGATOR mean nothing; drop them. */
+function stripAs4(m: UpdateMessage): UpdateMessage {
+  if (m.attrs === null || (m.attrs.as4Path === undefined && m.attrs.as4Aggregator === undefined)) return m;
+  const { as4Path: _p, as4Aggregator: _a, ...rest } = m.attrs;
+  return { ...m, attrs: rest };
+}
