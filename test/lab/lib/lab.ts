@@ -15,6 +15,11 @@ export interface LabOptions {
   readonly keepFiles?: boolean;
   /** Skip the sweep of stale namespaces from crashed runs (done once per process by default). */
   readonly noSweep?: boolean;
+  /**
+   * A fixed run id instead of `wl<pid><tag>` (for `npm run lab --keep`): namespaces become
+   * `<runId>-<host>`, which the stale sweep never touches, so a kept lab outlives this process.
+   */
+  readonly runId?: string;
 }
 
 export interface CloseOptions {
@@ -67,7 +72,7 @@ export class Lab {
   private readonly keepFiles: boolean;
 
   private constructor(opts: LabOptions) {
-    this.id = newRunId();
+    this.id = opts.runId ?? newRunId();
     this.dir = mkdtempSync(join(tmpdir(), `wren-lab-${this.id}-`));
     chmodSync(this.dir, 0o755);
     this.keepFiles = opts.keepFiles ?? process.env['WREN_LAB_KEEP'] === '1';
@@ -173,6 +178,21 @@ export class Lab {
     if (errors.length > 0) {
       throw new AggregateError(errors, `lab ${this.id}: ${errors.length} error(s) while stopping daemons`);
     }
+  }
+
+  /**
+   * Leave everything running and forget it: no cleanup at close or exit. For `npm run lab --keep`;
+   * returns what a later `--down` needs to remove.
+   */
+  detach(): { readonly id: string; readonly dir: string; readonly namespaces: readonly string[]; readonly pids: readonly number[] } {
+    this.closed = true;
+    liveLabs.delete(this);
+    const pids: number[] = [];
+    for (const p of this.processes) {
+      if (p.pid !== undefined && p.running) pids.push(p.pid);
+      p.unref();
+    }
+    return { id: this.id, dir: this.dir, namespaces: [...this.namespaces], pids };
   }
 
   /** Last-resort synchronous cleanup for the exit/signal handler. */

@@ -71,6 +71,11 @@ export class LabProcess {
     return this.child.pid;
   }
 
+  /** Let this process outlive ours (the event loop no longer waits for it). */
+  unref(): void {
+    this.child.unref();
+  }
+
   get running(): boolean {
     return this.exitInfo === undefined;
   }
