@@ -169,7 +169,16 @@ export class Daemon {
       this.log.info({ event: 'daemon.stop', reason }, 'bgpd stopping');
       for (const h of this.ribTimers.values()) this.clock.clearTimeout(h);
       this.ribTimers.clear();
-      await this.sessions.close(CeaseSubcode.AdministrativeShutdown);
+      // With graceful restart on and routes persisting in the kernel, a stop is taken to be a
+      // restart: close the TCP sessions without a NOTIFICATION, so every helper keeps our routes
+      // (stale) for our restart time (RFC 4724 §4.2) and nothing flaps while bgpd is away. Without
+      // graceful restart, peers get Cease / Administrative Shutdown and drop our routes at once.
+      if (this.config.gracefulRestart.enabled && this.config.kernel.persist) {
+        this.log.info({ event: 'daemon.stop', graceful: true }, 'closing sessions without NOTIFICATION (graceful restart)');
+        await this.sessions.destroy();
+      } else {
+        await this.sessions.close(CeaseSubcode.AdministrativeShutdown);
+      }
       if (this.kernel !== null) await this.kernel.stop();
       for (const fn of this.onStopped) fn();
     })();
@@ -374,19 +383,41 @@ export class Daemon {
     this.configLoadedMs = this.clock.now();
     const described = changes.map(describeChange);
     this.log.info({ event: 'config.reload', ok: true, changes: described }, `reload: ${changes.length} change(s)`);
+    // A new router id / AS, or becoming (or ceasing to be) a route reflector, needs a new RIB: the
+    // cluster id is both an import loop check (RFC 4456 §8) and the export rule, and the RIB takes
+    // it at construction. Every session restarts, so the per-peer and policy changes are covered.
+    const reset = changes.find((c) => c.type === 'GlobalReset');
+    const rrChanged = changes.some((c) => c.type === 'PolicyChanged' && c.routeReflectorChanged);
+    if (reset !== undefined || rrChanged) {
+      this.rebuild(reset !== undefined ? reset.reason : 'route-reflector changed');
+      for (const c of changes) if (!coveredByRebuild(c)) this.applyChange(c, old);
+      return { ok: true, changes: described };
+    }
     for (const c of changes) this.applyChange(c, old);
     return { ok: true, changes: described };
+  }
+
+  /** Restart every session on a new, empty RIB built from the current config. */
+  private rebuild(reason: string): void {
+    this.log.warn({ event: 'config.rebuild', reason }, `reload: every session restarts (${reason})`);
+    const oldKernel = this.kernel !== null && this.config.kernel.program ? this.rib.kernelSnapshot() : [];
+    for (const [addr] of [...this.peers]) this.removeNeighbor(addr, CeaseSubcode.OtherConfigurationChange);
+    for (const h of this.ribTimers.values()) this.clock.clearTimeout(h);
+    this.ribTimers.clear();
+    Object.assign(this, { rib: new Rib(this.ribOptions(this.config, null)) });
+    // The old RIB is never drained again: withdraw its kernel intent here (last state per prefix
+    // wins in KernelSync, so the blocks the new RIB re-originates are not flapped).
+    if (oldKernel.length > 0) this.kernel?.setDesired(oldKernel.map((r) => ({ prefix: r.prefix, route: null })));
+    this.ribInput({ type: 'start' });
+    if (this.config.blocks.length > 0) this.ribInput({ type: 'originate', prefixes: compactPrefixes(this.config.blocks), kind: 'block' });
+    for (const n of neighborsOf(this.config)) this.addNeighbor(n);
   }
 
   private applyChange(c: ConfigChange, old: Config): void {
     switch (c.type) {
       case 'GlobalReset':
         // The identifier and AS are in every OPEN: every session restarts (RFC 4486 subcode 6).
-        for (const [addr] of [...this.peers]) this.removeNeighbor(addr, CeaseSubcode.OtherConfigurationChange);
-        Object.assign(this, { rib: new Rib(this.ribOptions(this.config, null)) });
-        this.ribInput({ type: 'start' });
-        if (this.config.blocks.length > 0) this.ribInput({ type: 'originate', prefixes: compactPrefixes(this.config.blocks), kind: 'block' });
-        for (const n of neighborsOf(this.config)) this.addNeighbor(n);
+        this.rebuild(c.reason);
         return;
       case 'PeerAdded':
         this.addNeighbor(c.neighbor);
@@ -453,6 +484,11 @@ export class Daemon {
     for (const e of this.peers.values()) if (e.neighbor.name === nameOrAddress) return e;
     return undefined;
   }
+}
+
+/** Changes a full rebuild (new RIB, every session restarted from the new config) already applies. */
+function coveredByRebuild(c: ConfigChange): boolean {
+  return c.type === 'GlobalReset' || c.type === 'PeerAdded' || c.type === 'PeerRemoved' || c.type === 'PeerChanged' || c.type === 'PolicyChanged' || c.type === 'TimersChanged';
 }
 
 function describeChange(c: ConfigChange): string {

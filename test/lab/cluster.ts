@@ -266,7 +266,7 @@ export async function buildCluster(opts: ClusterOptions = {}): Promise<Cluster> 
       }
       const wren = new WrenSpeaker(
         n.host,
-        { routerId: n.address, localAs: SEED_AS, listenAddress: n.address, neighbors: [], originate: [n.block, ...(n.block6 === undefined ? [] : [n.block6])] },
+        { routerId: n.address, localAs: SEED_AS, listenAddress: n.address, neighbors: [], originate: [...(n.block === '' ? [] : [n.block]), ...(n.block6 === undefined ? [] : [n.block6])] },
         {
           nodeAddress: `${n.address}/${n.prefixLength}`,
           ...(n.address6 === undefined ? {} : { nodeAddressV6: `${n.address6}/64` }),
