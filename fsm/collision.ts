@@ -51,6 +51,8 @@ export function detectCollision(
   remoteAsn: number,
   /** The new OPEN carries the Graceful Restart capability. */
   newOpenGracefulRestart = false,
+  /** Who opened the other connection; unknown = treat as the same direction as this one. */
+  otherDirection: Direction = thisDirection,
 ): CollisionDecision {
   if (other === null) return { type: 'none' };
   switch (other.state) {
@@ -67,8 +69,17 @@ export function detectCollision(
         : { type: 'dumpThis' };
     case 'Established':
       // RFC 4724 §4.2: "If the Receiving Speaker receives a new OPEN ... while the old session is
-      // Established" it closes the old one — only if graceful restart was negotiated on it.
-      if (newOpenGracefulRestart && other.negotiated?.gracefulRestart != null && other.negotiated.localGracefulRestart) {
+      // Established" it closes the old one — only if graceful restart was negotiated on it, and
+      // only when both connections came from the same side (BIRD bgp_incoming_connection: a
+      // second *incoming* connection). A restarted peer connects to us again; an OPEN on a
+      // connection of the other direction is the late half of a collision whose other half won
+      // the race to Established, and §6.8 keeps the Established one.
+      if (
+        newOpenGracefulRestart &&
+        otherDirection === thisDirection &&
+        other.negotiated?.gracefulRestart != null &&
+        other.negotiated.localGracefulRestart
+      ) {
         return { type: 'replaceEstablished' };
       }
       // §6.8: "a connection collision with an existing BGP connection that is in the Established

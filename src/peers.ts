@@ -51,6 +51,9 @@ export function sessionConfigFor(config: Config, n: Neighbor, flags: SessionFlag
     errorWaitMinSec: n.errorWaitMinSec,
     errorWaitMaxSec: n.errorWaitMaxSec,
     passive: n.passive,
+    // One family per session: a peer that does not offer it would give an empty session that
+    // looks Established; refuse it with Unsupported Capability naming the family (RFC 5492 §5).
+    required: { families },
     capabilities: localCapabilities({
       asn: n.localAsn,
       families,

@@ -53,6 +53,14 @@ export interface PeerOptions {
   readonly batchSize?: number;
   /** Grace period for a closing socket to flush its NOTIFICATION before it is destroyed (ms). */
   readonly closeGraceMs?: number;
+  /**
+   * RFC 9687 Send Hold Timer: a session whose output makes no progress (write buffer above its
+   * high-water mark, no drain) for this long is closed. Default: twice the negotiated hold time,
+   * BIRD's default; none when the hold time is 0.
+   */
+  readonly sendHoldMs?: number;
+  /** Queued output above this is a peer that is not reading: the session is closed at once (default 64 MiB). */
+  readonly maxWriteBufferBytes?: number;
 }
 
 export interface PeerEvents {
@@ -85,6 +93,8 @@ class Conn {
   /** A batch continuation is queued on setImmediate. */
   scheduled = false;
   discarded = false;
+  /** RFC 9687 Send Hold Timer, armed while the socket's write buffer is above its high-water mark. */
+  sendHold: TimerHandle | null = null;
   constructor(
     readonly id: number,
     public direction: Direction,
@@ -101,6 +111,9 @@ const EXPIRY: Record<TimerName, Event> = {
   delayOpen: { type: 'DelayOpenTimer_Expires' },
   idleHold: { type: 'IdleHoldTimer_Expires' },
 };
+
+/** Queued output that marks a peer as not reading, whatever the send hold timer says. */
+const DEFAULT_MAX_WRITE_BUFFER = 64 * 1024 * 1024;
 
 /** strerror(3) wording for the errno codes a BGP socket meets (BIRD prints `Socket: %M`). */
 const ERRNO_TEXT: Record<string, string> = {
@@ -216,6 +229,16 @@ export class Peer {
       ...(data === undefined ? {} : { data }),
     };
     this.fire(this.primary, ev);
+  }
+
+  /**
+   * An UPDATE error found above the codec's session-reset rules (RFC 7606 AFI/SAFI disable on a
+   * one-family session): Event 28 on the established connection, so the peer gets the error's own
+   * NOTIFICATION (code, subcode, data) and the usual error-wait back-off follows.
+   */
+  updateError(error: BgpError): void {
+    const c = this.established();
+    if (c !== null) this.fire(c, { type: 'UpdateMsgErr', error });
   }
 
   /** Tear everything down without a NOTIFICATION (daemon exit after stop(), tests). */
@@ -417,7 +440,11 @@ export class Peer {
   private settle(): void {
     const s = this.secondary;
     if (s !== null) {
-      if (s.fsm.state === 'Idle') {
+      // A second connection exists only to carry an accepted socket through §6.8. Once that socket
+      // is gone (the FSM's OpenSent + TcpConnectionFails goes to Active, not Idle) it must not live
+      // on: its ConnectRetryTimer would open a third, outgoing connection next to an Established
+      // session, which a GR-capable peer takes for our restart.
+      if (s.fsm.state === 'Idle' || (s.socket === null && (s.fsm.state === 'Active' || s.fsm.state === 'Connect'))) {
         this.secondary = null;
         this.discard(s);
       } else if (this.primary.fsm.state === 'Idle' || (this.primary.socket === null && STATE_RANK[s.fsm.state] >= STATE_RANK.OpenSent)) {
@@ -490,6 +517,7 @@ export class Peer {
       this.fire(c, { type: 'TcpConnectionFails', error: socketErrorText(lastError) });
     });
     sock.on('drain', () => {
+      if (c.socket === sock) this.stopSendHold(c);
       if (c.socket === sock && this.writeBlocked) {
         this.writeBlocked = false;
         this.emit('drain', { peer: this });
@@ -503,11 +531,50 @@ export class Peer {
     if (sock === null) return false;
     countOut(this.counters, type, buf.length);
     const ok = sock.write(buf);
-    if (!ok) this.writeBlocked = true;
+    if (!ok) {
+      this.writeBlocked = true;
+      this.armSendHold(c, sock);
+      if (sock.writableLength > (this.opts.maxWriteBufferBytes ?? DEFAULT_MAX_WRITE_BUFFER)) {
+        this.sendStuck(c, sock, `${sock.writableLength} bytes queued for a peer that is not reading`);
+        return false;
+      }
+    }
     return ok;
   }
 
+  private armSendHold(c: Conn, sock: net.Socket): void {
+    if (c.sendHold !== null) return;
+    const hold = c.fsm.negotiated?.holdTimeSec ?? 0;
+    const ms = this.opts.sendHoldMs ?? hold * 2000;
+    if (ms <= 0) return;
+    c.sendHold = this.clock.setTimeout(() => {
+      c.sendHold = null;
+      if (c.socket === sock && sock.writableLength > 0) this.sendStuck(c, sock, `no output progress for ${ms / 1000} s`);
+    }, ms);
+  }
+
+  private stopSendHold(c: Conn): void {
+    if (c.sendHold === null) return;
+    this.clock.clearTimeout(c.sendHold);
+    c.sendHold = null;
+  }
+
+  /**
+   * The peer stopped reading (RFC 9687 §3): drop the connection without waiting to flush — a
+   * NOTIFICATION would queue behind the data it is not reading — and let the FSM take its error
+   * path (Idle, error-wait back-off). The queued output is freed with the socket.
+   */
+  private sendStuck(c: Conn, sock: net.Socket, why: string): void {
+    this.stopSendHold(c);
+    this.log.warn({ peer: this.name, queuedBytes: sock.writableLength, why }, 'send hold timer expired: closing the session');
+    c.socket = null;
+    c.framer.reset();
+    sock.destroy();
+    this.fire(c, { type: 'TcpConnectionFails', error: `Send hold timer expired (${why})` });
+  }
+
   private closeSocket(c: Conn): void {
+    this.stopSendHold(c);
     const sock = c.socket;
     if (sock === null) return;
     c.socket = null;
@@ -600,7 +667,7 @@ export class Peer {
     const neg = c.fsm.negotiated;
     const other = c === this.primary ? this.secondary : this.primary;
     if (neg === null || other === null || !this.live(other)) return;
-    const d = detectCollision(other.fsm, c.direction, this.config.localBgpId, this.config.localAsn, neg.peerBgpId, neg.peerAsn, neg.gracefulRestart !== null);
+    const d = detectCollision(other.fsm, c.direction, this.config.localBgpId, this.config.localAsn, neg.peerBgpId, neg.peerAsn, neg.gracefulRestart !== null, other.direction);
     switch (d.type) {
       case 'none':
         return;

@@ -87,6 +87,11 @@ t.test('graceful restart: a new OPEN while Established replaces the old session 
   t.same(detectCollision(estGr, 'incoming', 1, 1, 2, 2, true), { type: 'replaceEstablished' });
   t.same(detectCollision(estGr, 'incoming', 1, 1, 2, 2, false), { type: 'dumpThis' }, 'new OPEN without GR');
   t.same(detectCollision(est, 'incoming', 1, 1, 2, 2, true), { type: 'dumpThis' }, 'GR not negotiated on the old session');
+  t.same(detectCollision(estGr, 'incoming', 1, 1, 2, 2, true, 'incoming'), { type: 'replaceEstablished' }, 'the peer connected again: it restarted');
+  // The late half of a collision: our own connection won the race to Established while the peer's
+  // connection (opened before it) still waited to be read. §6.8 keeps the Established one; no flap.
+  t.same(detectCollision(estGr, 'incoming', 1, 1, 2, 2, true, 'outgoing'), { type: 'dumpThis' }, 'other direction: a collision, not a restart');
+  t.same(detectCollision(estGr, 'outgoing', 2, 1, 1, 2, true, 'incoming'), { type: 'dumpThis' }, 'also with the higher identifier on our side');
   const r = step(estGr, { type: 'TcpConnectionFails', reason: { type: 'error', message: 'Graceful restart' } }, T0);
   t.equal(r.state.state, 'Idle');
   t.same(r.actions.find((a) => a.type === 'down'), { type: 'down', reason: { type: 'error', message: 'Graceful restart' } });

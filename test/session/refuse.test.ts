@@ -2,6 +2,7 @@
 // unconfigured addresses are closed before any BGP byte; garbage gets the RFC's NOTIFICATION.
 import t from 'tap';
 import { Buffer } from 'node:buffer';
+import net from 'node:net';
 import { Family } from '../../proto/types.js';
 import { localCapabilities } from '../../fsm/open-check.js';
 import { RawPeer, ManualClock, side, sessionConfig, waitFor } from './helpers.js';
@@ -240,4 +241,42 @@ t.test('a dual-stack listener on :: maps IPv4 clients to their IPv4 peer', async
   await waitFor(() => raw.received.length >= 1, 'OPEN over a v4-mapped connection');
   t.equal(peer.state, 'OpenSent');
   raw.destroy();
+});
+
+t.test('a second connection that fails before its OPEN is dropped, never reconnected from (no zombie FSM)', async (t) => {
+  const clock = new ManualClock();
+  const a = await side('127.0.0.1', clock);
+  t.teardown(() => a.mgr.destroy());
+  // Where an outgoing attempt towards the peer would land: it must never see one.
+  let outgoing = 0;
+  const trap = net.createServer((s) => {
+    outgoing++;
+    s.destroy();
+  });
+  await new Promise<void>((res) => trap.listen(0, '127.0.0.2', () => res()));
+  t.teardown(() => trap.close());
+  const trapPort = (trap.address() as net.AddressInfo).port;
+  // Active: its first attempt hits the trap and fails; the peer's own connection then arrives.
+  const peer = a.mgr.addPeer({ address: '127.0.0.2', port: trapPort, config: sessionConfig(65001, 65002, A_ID, { connectRetrySec: 5 }) });
+  peer.start();
+  await waitFor(() => outgoing === 1 && peer.state === 'Active', 'first attempt failed');
+  const first = await RawPeer.connect('127.0.0.1', a.port, '127.0.0.2');
+  await waitFor(() => first.received.length >= 1, 'OPEN');
+  first.send(open());
+  first.send({ type: 'keepalive' });
+  await waitFor(() => peer.state === 'Established', 'Established');
+  outgoing = 0;
+  // A colliding connection that goes away before its OPEN (what BIRD does with its own attempt).
+  const second = await RawPeer.connect('127.0.0.1', a.port, '127.0.0.2');
+  await waitFor(() => second.received.length >= 1, 'OPEN on the second connection');
+  second.destroy();
+  await waitFor(() => peer.connections === 1, 'second connection forgotten');
+  clock.advance(6_000);
+  first.send({ type: 'keepalive' });
+  await new Promise((r) => setTimeout(r, 100));
+  t.equal(outgoing, 0, 'no outgoing connection was opened by the dead second connection');
+  t.equal(peer.state, 'Established');
+  t.equal(peer.counters.establishedTransitions, 1, 'the session never flapped');
+  t.notOk(first.closed);
+  first.destroy();
 });
