@@ -14,6 +14,7 @@ import { familyName } from '../proto/types.js';
 import { AsPathSegmentType, Origin } from '../proto/constants.js';
 import { CeaseSubcode } from '../proto/errors.js';
 import { isLogLevel } from './log.js';
+import type { KernelMetrics } from './metrics.js';
 
 const ORIGIN_NAMES = { [Origin.Igp]: 'IGP', [Origin.Egp]: 'EGP', [Origin.Incomplete]: 'Incomplete' } as const;
 
@@ -108,6 +109,7 @@ export class DaemonBackend implements ControlBackend {
       routesV4: v4,
       routesV6: v6,
       shuttingDown: d.shuttingDown,
+      eventLoop: d.eventLoopDelay(),
     };
   }
 
@@ -146,7 +148,7 @@ export class DaemonBackend implements ControlBackend {
       gracefulRestart: {
         negotiated: neg?.gracefulRestart != null,
         restartTimeSec: neg?.gracefulRestart?.restartTimeSec ?? null,
-        state: 'none',
+        state: this.d.grHelperPeers().has(n.address) ? 'helper-stale' : 'none',
       },
       routes: { imported: routes.imported, exported: routes.exported, preferred: routes.preferred, filtered: 0 },
       messages: {
@@ -242,10 +244,13 @@ export class DaemonBackend implements ControlBackend {
       }
       return out;
     }
+    // Only a graceful-restart helper's peers can have stale best paths; ask the RIB about those.
+    const gr = this.d.grHelperPeers();
     this.d.rib.forEachBest((prefix, best, peer, multipath) => {
       if (filter?.family === 'ipv4' && typeof prefix !== 'number') return;
       if (filter?.family === 'ipv6' && typeof prefix === 'number') return;
-      out.push(this.routePath(prefix, best, peer, true, multipath.length > 1, false, 'best', devices));
+      const stale = gr.has(peer) && this.d.rib.explain(prefix).some((x) => x.best && x.stale);
+      out.push(this.routePath(prefix, best, peer, true, multipath.length > 1, stale, 'best', devices));
     });
     return out;
   }
@@ -275,6 +280,14 @@ export class DaemonBackend implements ControlBackend {
       error: e.error ?? null,
       retries: e.attempts ?? 0,
     }));
+  }
+
+  /** Kernel counts for the metrics endpoint (O(1): the sync's own counters, not every entry). */
+  kernelMetrics(): KernelMetrics | null {
+    const k = this.d.kernel;
+    if (k === null) return null;
+    const st = k.status();
+    return { desired: st.desired, installed: st.installed, failed: st.failed, pending: st.pending, syncErrors: this.d.kernelSyncErrors, converged: st.converged };
   }
 
   memory(): { readonly routingTables: number; readonly routeAttributes: number; readonly protocols: number; readonly total: number } {

@@ -5,6 +5,8 @@
  * control sockets stay on time under a full table.
  */
 import { readFile } from 'node:fs/promises';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import type { IntervalHistogram } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import { loadConfig, formatConfigError } from '../config/index.js';
 import type { Config } from '../config/types.js';
@@ -20,7 +22,7 @@ import type { Negotiated } from '../fsm/types.js';
 import { packUpdates, encodeEndOfRib } from '../proto/packer.js';
 import { fromTwoOctet, toTwoOctet } from '../proto/as4.js';
 import { encodeRouteRefresh } from '../proto/route-refresh.js';
-import { CeaseSubcode } from '../proto/errors.js';
+import { CeaseSubcode, describeError } from '../proto/errors.js';
 import { RouteRefreshSubtype } from '../proto/constants.js';
 import { familyAfi, familySafi } from '../proto/types.js';
 import type { PathAttributes, UpdateMessage } from '../proto/types.js';
@@ -84,6 +86,15 @@ export class Daemon {
   private drainScheduled = false;
   private stopping: Promise<void> | null = null;
   private readonly onStopped: (() => void)[] = [];
+  private readonly onStopping: ((reason: string) => void)[] = [];
+  /** Neighbours being removed right now (their last state change is logged with this). */
+  private readonly leaving = new Map<string, { readonly name: string; readonly reason: string }>();
+  private readonly onReloading: ((phase: 'start' | 'end') => void)[] = [];
+  /** Kernel route writes that failed since start (every attempt; exported as a metric). */
+  kernelSyncErrors = 0;
+  /** Event-loop delay since start (perf_hooks; 10 ms resolution), for `show status` and the stats log. */
+  readonly eventLoop: IntervalHistogram = monitorEventLoopDelay({ resolution: 10 });
+  private statsTimer: NodeJS.Timeout | null = null;
 
   constructor(opts: DaemonOptions) {
     this.config = opts.config;
@@ -95,6 +106,10 @@ export class Daemon {
     this.configLoadedMs = this.startedMs;
     this.rib = new Rib(this.ribOptions(opts.config, null));
     const listen: ListenEndpoint[] = [{ address: opts.config.listen.address, port: opts.config.listen.port }];
+    // Bound to the node's IPv4 address (Calico bindMode NodeIP): IPv6 peers need the node's IPv6
+    // address bound too, or their connections are refused and wren can only be the active side.
+    const v6 = opts.config.nodeAddressV6?.address;
+    if (v6 !== undefined && opts.config.listen.address.includes('.')) listen.push({ address: v6, port: opts.config.listen.port });
     this.sessions = new SessionManager({ listen, clock: this.clock, logger: this.log.child({ component: 'session' }) });
     const k = opts.config.kernel;
     const fib = opts.fib ?? (k.program ? new NetlinkFib({ table: k.table, protocol: k.protocol }) : null);
@@ -105,6 +120,9 @@ export class Daemon {
             fib,
             persist: k.persist,
             logger: this.log.child({ component: 'kernel' }),
+            onEvent: (ev) => {
+              if (ev.type === 'write-failed') this.kernelSyncErrors++;
+            },
           });
   }
 
@@ -149,6 +167,8 @@ export class Daemon {
         ),
       });
     }
+    this.eventLoop.enable();
+    this.startStatsLog();
     this.wireSessions();
     this.ribInput({ type: 'start' });
     if (this.config.blocks.length > 0) this.ribInput({ type: 'originate', prefixes: compactPrefixes(this.config.blocks), kind: 'block' });
@@ -165,8 +185,11 @@ export class Daemon {
   stop(reason = 'shutdown'): Promise<void> {
     if (this.stopping !== null) return this.stopping;
     this.shuttingDown = true;
+    for (const fn of this.onStopping) fn(reason);
     this.stopping = (async () => {
       this.log.info({ event: 'daemon.stop', reason }, 'bgpd stopping');
+      if (this.statsTimer !== null) clearInterval(this.statsTimer);
+      this.statsTimer = null;
       for (const h of this.ribTimers.values()) this.clock.clearTimeout(h);
       this.ribTimers.clear();
       // With graceful restart on and routes persisting in the kernel, a stop is taken to be a
@@ -185,8 +208,50 @@ export class Daemon {
     return this.stopping;
   }
 
+  /** Event-loop delay since start, in milliseconds (0 before the first sample). */
+  eventLoopDelay(): { readonly p50Ms: number; readonly p99Ms: number; readonly maxMs: number; readonly meanMs: number; readonly samples: number } {
+    const h = this.eventLoop;
+    if (h.count === 0) return { p50Ms: 0, p99Ms: 0, maxMs: 0, meanMs: 0, samples: 0 };
+    return { p50Ms: h.percentile(50) / 1e6, p99Ms: h.percentile(99) / 1e6, maxMs: h.max / 1e6, meanMs: h.mean / 1e6, samples: h.count };
+  }
+
+  /**
+   * With WREN_STATS_INTERVAL_MS set (benchmarks), log RIB counts, memory and event-loop delay that
+   * often, as `event: 'stats'` lines: O(1) per line, so a harness can watch a full-table load
+   * without the O(routes) cost of polling `show status`/`show neighbors`. Off by default.
+   */
+  private startStatsLog(): void {
+    const ms = Number(process.env['WREN_STATS_INTERVAL_MS'] ?? 0);
+    if (!(ms > 0) || this.statsTimer !== null) return;
+    // A second histogram, reset every line: the delay of each interval (the first is since start).
+    const interval = monitorEventLoopDelay({ resolution: 10 });
+    interval.enable();
+    this.statsTimer = setInterval(() => {
+      const r = this.rib.stats();
+      const m = process.memoryUsage();
+      const cpu = process.cpuUsage();
+      const iv = interval.count === 0 ? { p99Ms: 0, maxMs: 0 } : { p99Ms: interval.percentile(99) / 1e6, maxMs: interval.max / 1e6 };
+      interval.reset();
+      this.log.info(
+        { event: 'stats', rib: r, rss: m.rss, heapUsed: m.heapUsed, external: m.external, cpuUserUs: cpu.user, cpuSystemUs: cpu.system, eventLoop: this.eventLoopDelay(), eventLoopInterval: iv },
+        'stats',
+      );
+    }, ms);
+    this.statsTimer.unref();
+  }
+
   whenStopped(fn: () => void): void {
     this.onStopped.push(fn);
+  }
+
+  /** Called synchronously when a stop begins (systemd STOPPING=1). */
+  whenStopping(fn: (reason: string) => void): void {
+    this.onStopping.push(fn);
+  }
+
+  /** Called when a reload (SIGHUP or the control socket) begins and ends (systemd RELOADING=1 / READY=1). */
+  whenReloading(fn: (phase: 'start' | 'end') => void): void {
+    this.onReloading.push(fn);
   }
 
   // --- sessions ---------------------------------------------------------------------------
@@ -194,9 +259,13 @@ export class Daemon {
   private wireSessions(): void {
     this.sessions.on('stateChange', (e) => {
       const entry = this.peers.get(e.peer.address);
+      // A session closed by removeNeighbor() is no longer in `peers`; its name and why it went are kept aside.
+      const leaving = this.leaving.get(e.peer.address);
+      const name = entry?.neighbor.name ?? leaving?.name;
+      const reason = e.text || (e.reason?.type === 'manual' ? (leaving?.reason ?? 'manual stop') : transitionReason(e.from, e.to));
       this.log.info(
-        { event: 'fsm.transition', peer: e.peer.address, name: entry?.neighbor.name, from: e.from, to: e.to, reason: e.text || undefined },
-        `${entry?.neighbor.name ?? e.peer.address}: ${e.from} -> ${e.to}${e.text ? ` (${e.text})` : ''}`,
+        { event: 'fsm.transition', peer: e.peer.address, name, from: e.from, to: e.to, reason },
+        `${name ?? e.peer.address}: ${e.from} -> ${e.to} (${reason})`,
       );
     });
     this.sessions.on('established', (e) => {
@@ -212,6 +281,10 @@ export class Daemon {
       // (TCP failure); a NOTIFICATION means the peer (or we) meant to drop them.
       const graceful = entry.negotiated.gracefulRestart !== null && (e.reason.type === 'socket' || e.reason.type === 'error');
       entry.negotiated = null;
+      this.log.info(
+        { event: 'rib.peerDown', peer: e.peer.address, name: entry.neighbor.name, graceful, reason: e.text },
+        `${entry.neighbor.name}: routes ${graceful ? 'kept as stale (graceful restart helper)' : 'withdrawn'}`,
+      );
       this.ribInput({ type: 'peerDown', peer: e.peer.address, graceful });
     });
     this.sessions.on('update', (e) => {
@@ -222,8 +295,12 @@ export class Daemon {
         this.log.warn({ event: 'update.error', peer: e.peer.address, code: err.code, subcode: err.subcode, disposition: err.disposition }, err.message);
       }
       if (o.disableFamilies.length > 0) {
-        // RFC 7606 §2 AFI/SAFI disable: wren runs one family per session, so disabling it is a reset.
-        e.peer.automaticStop(CeaseSubcode.OtherConfigurationChange, 'malformed MP_REACH/MP_UNREACH (RFC 7606 AFI/SAFI disable)');
+        // RFC 7606 §2 AFI/SAFI disable: wren runs one family per session, so it falls back to the
+        // "session reset" approach — the error's own NOTIFICATION (3/9 Optional Attribute Error with
+        // the attribute as data, RFC 4760 §7), not a Cease that would hide the cause from the peer.
+        const err = o.errors.find((x) => x.disposition === 'afisafi-disable') ?? o.errors[0];
+        if (err !== undefined) e.peer.updateError(err);
+        else e.peer.automaticStop(CeaseSubcode.OtherConfigurationChange, 'malformed MP_REACH/MP_UNREACH (RFC 7606 AFI/SAFI disable)');
         return;
       }
       if (o.endOfRib !== undefined) {
@@ -250,7 +327,12 @@ export class Daemon {
     if (entry === undefined) return;
     if (entry.negotiated !== null) this.ribInput({ type: 'peerDown', peer: address, graceful: false });
     this.peers.delete(address);
-    this.sessions.removePeer(address, subcode);
+    this.leaving.set(address, { name: entry.neighbor.name, reason: `config reload: Cease / ${describeError(6, subcode)} sent` });
+    try {
+      this.sessions.removePeer(address, subcode);
+    } finally {
+      this.leaving.delete(address);
+    }
   }
 
   // --- the RIB ----------------------------------------------------------------------------
@@ -372,6 +454,15 @@ export class Daemon {
 
   /** Apply the config file again; the running config stays when the file is invalid. */
   async reload(): Promise<{ ok: true; changes: string[] } | { ok: false; errors: string[] }> {
+    for (const fn of this.onReloading) fn('start');
+    try {
+      return await this.applyConfigFile();
+    } finally {
+      for (const fn of this.onReloading) fn('end');
+    }
+  }
+
+  private async applyConfigFile(): Promise<{ ok: true; changes: string[] } | { ok: false; errors: string[] }> {
     const r = await this.readConfig();
     if (!r.ok) {
       this.log.error({ event: 'config.reload', ok: false, errors: r.errors }, 'reload rejected: the running config stays in force');
@@ -476,6 +567,19 @@ export class Daemon {
     }
   }
 
+  /**
+   * Neighbours whose routes this speaker keeps as an RFC 4724 helper: the RIB's Restart timer (peer
+   * away) or stale-path timer (peer back, End-of-RIB awaited) is running for them.
+   */
+  grHelperPeers(): Set<string> {
+    const s = new Set<string>();
+    for (const k of this.ribTimers.keys()) {
+      if (k.startsWith('restart:')) s.add(k.slice('restart:'.length));
+      else if (k.startsWith('stalePath:')) s.add(k.slice('stalePath:'.length));
+    }
+    return s;
+  }
+
   // --- operator actions -------------------------------------------------------------------
 
   findPeer(nameOrAddress: string): PeerEntry | undefined {
@@ -484,6 +588,17 @@ export class Daemon {
     for (const e of this.peers.values()) if (e.neighbor.name === nameOrAddress) return e;
     return undefined;
   }
+}
+
+/** Why a session moved forward (a NOTIFICATION or socket error carries its own text). */
+function transitionReason(from: string, to: string): string {
+  if (to === 'Established') return 'KEEPALIVE received';
+  if (to === 'OpenConfirm') return 'OPEN received';
+  if (to === 'OpenSent') return 'TCP connection up, OPEN sent';
+  if (from === 'Idle') return to === 'Active' ? 'started (waiting for the peer to connect)' : 'started (connecting)';
+  if (to === 'Active') return 'connection attempt over, waiting to retry or for the peer';
+  if (to === 'Connect') return 'connect retry timer';
+  return `${from} -> ${to}`;
 }
 
 /** Changes a full rebuild (new RIB, every session restarted from the new config) already applies. */
