@@ -224,8 +224,10 @@ export class JsonSocketServer {
         return plain({ ok: true, result: { nowMs: b.status().nowMs, neighbor: n } });
       }
       case 'show routes': {
-        const all = b.routes();
         const prefix = req.args?.prefix;
+        // With a prefix the backend returns every candidate path for it (and why each lost), not
+        // only the best; selectRoutes then keeps the exact or longest match as before.
+        const all = prefix === undefined ? b.routes() : b.routes({ prefix });
         let routes: readonly RoutePath[] = all;
         if (prefix !== undefined) {
           const sel = selectRoutes(all, prefix);

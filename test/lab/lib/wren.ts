@@ -159,7 +159,14 @@ export class WrenSpeaker extends Speaker {
   }
 
   async routes(prefix: string): Promise<ReceivedRoute[]> {
-    const r = await this.ctl<{ routes: RoutePath[] }>(['show', 'routes', prefix]);
+    let r: { routes: RoutePath[] };
+    try {
+      r = await this.ctl<{ routes: RoutePath[] }>(['show', 'routes', prefix]);
+    } catch (err) {
+      // bgpctl exits 1 with "network not in table" when nothing covers the prefix.
+      if (/not in table/.test(String((err as { stdout?: string }).stdout ?? err))) return [];
+      throw err;
+    }
     return r.routes
       .filter((p) => p.prefix === prefix)
       .map((p) => ({
