@@ -12,6 +12,8 @@ import { Daemon } from './daemon.js';
 import { DaemonBackend } from './backend.js';
 import { JsonSocketServer } from './control/json-socket.js';
 import { BirdSocketServer } from './control/bird-socket.js';
+import { MetricsServer } from './metrics.js';
+import { SystemdNotifier } from './systemd.js';
 
 function packageVersion(): string {
   try {
@@ -20,6 +22,11 @@ function packageVersion(): string {
   } catch {
     return '0.0.0';
   }
+}
+
+/** The STATUS= line systemctl shows. */
+function readyStatus(d: Daemon): string {
+  return `running: router-id ${d.config.routerId}, AS ${d.config.asn}, ${d.peers.size} peer(s) configured`;
 }
 
 async function main(argv: readonly string[]): Promise<number> {
@@ -63,24 +70,46 @@ async function main(argv: readonly string[]): Promise<number> {
   const backend = new DaemonBackend(daemon);
   const controlLog = log.child({ component: 'control' });
   const closers: (() => Promise<void>)[] = [];
+  // sd_notify: a no-op unless systemd started us with NOTIFY_SOCKET (Type=notify).
+  const systemd = new SystemdNotifier({ logger: log.child({ component: 'systemd' }) });
+  systemd.startWatchdog();
+  daemon.whenStopping((reason) => systemd.stopping(`stopping (${reason})`));
+  daemon.whenReloading((phase) => {
+    if (phase === 'start') systemd.reloading();
+    else systemd.ready(readyStatus(daemon));
+  });
   try {
     await daemon.start();
     const json = await JsonSocketServer.listen({ path: config.control.socket, backend, logger: controlLog, mode: config.control.socketMode, ...(config.control.socketGroup === undefined ? {} : { group: config.control.socketGroup }) });
     closers.push(() => json.close());
     if (config.control.readOnlySocket !== undefined) {
-      const ro = await JsonSocketServer.listen({ path: config.control.readOnlySocket, backend, logger: controlLog, readOnly: true, mode: config.control.socketMode });
+      // Show commands only, for monitoring users: always 0666 (config docs, OpenBGPD bgpd -r).
+      const ro = await JsonSocketServer.listen({ path: config.control.readOnlySocket, backend, logger: controlLog, readOnly: true, mode: 0o666 });
       closers.push(() => ro.close());
     }
     if (config.control.birdSocket !== undefined) {
-      const bird = await BirdSocketServer.listen({ path: config.control.birdSocket, backend, logger: controlLog, family: 'ipv4', mode: config.control.socketMode });
+      const bird = await BirdSocketServer.listen({ path: config.control.birdSocket, backend, logger: controlLog, family: 'ipv4', mode: config.control.socketMode, ...(config.control.socketGroup === undefined ? {} : { group: config.control.socketGroup }) });
       closers.push(() => bird.close());
     }
   } catch (err) {
     log.fatal({ event: 'daemon.start', err: String(err) }, `bgpd could not start: ${String(err)}`);
     await daemon.stop('start failed');
     for (const c of closers) await c();
+    systemd.close();
     return 1;
   }
+  const ml = config.metrics.listen;
+  if (ml !== undefined) {
+    // Optional and read-only: a metrics port that cannot be bound is an error in the log, not a
+    // reason to leave the node without routing.
+    try {
+      const metrics = await MetricsServer.listen({ address: ml.address, port: ml.port, source: backend, logger: log.child({ component: 'metrics' }) });
+      closers.push(() => metrics.close());
+    } catch (err) {
+      log.error({ event: 'metrics.listen', address: ml.address, port: ml.port, err: String(err) }, `metrics listener not started: ${String(err)}`);
+    }
+  }
+  systemd.ready(readyStatus(daemon));
 
   const stopped = new Promise<void>((resolve) => daemon.whenStopped(resolve));
   const onStop = (sig: string) => () => void daemon.stop(sig);
@@ -89,6 +118,7 @@ async function main(argv: readonly string[]): Promise<number> {
   process.on('SIGHUP', () => void daemon.reload());
   await stopped;
   for (const c of closers) await c();
+  systemd.close();
   log.info({ event: 'daemon.exit' }, 'bgpd stopped');
   log.flush();
   return 0;

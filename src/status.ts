@@ -70,6 +70,8 @@ export interface DaemonStatus {
   readonly routesV4: number;
   readonly routesV6: number;
   readonly shuttingDown: boolean;
+  /** Event-loop delay since bgpd started, ms (perf_hooks.monitorEventLoopDelay); absent in old snapshots. */
+  readonly eventLoop?: { readonly p50Ms: number; readonly p99Ms: number; readonly maxMs: number; readonly meanMs: number; readonly samples: number };
 }
 
 export interface RoutePath {
