@@ -17,6 +17,8 @@ import {
   IFINFOMSG_LEN,
   IFLA,
   NLMSG,
+  NLMSGERR_ATTR,
+  NLMSGERR_F,
   NLMSG_HDRLEN,
   NLM_F,
   RTA,
@@ -242,6 +244,47 @@ export function decodeError(buf: Buffer, h: NlHeader): { readonly errno: number;
   const errno = -buf.readInt32LE(h.body);
   const seq = h.len >= NLMSG_HDRLEN + 4 + NLMSG_HDRLEN ? buf.readUInt32LE(h.body + 4 + 8) : h.seq;
   return { errno, seq };
+}
+
+export interface DecodedErrorExt {
+  /** Positive errno; 0 is an ACK. */
+  readonly errno: number;
+  /** Sequence number and type of the request the reply is for. */
+  readonly seq: number;
+  readonly type: number;
+  /** NLMSGERR_ATTR_MSG (NETLINK_EXT_ACK), e.g. "Nexthop has invalid gateway"; null when absent. */
+  readonly message: string | null;
+}
+
+/**
+ * NLMSG_ERROR with the request's header (always present) and, with NETLINK_EXT_ACK, the kernel's
+ * error text. The attributes follow the echoed request: only its header when NLMSGERR_F.CAPPED
+ * (NETLINK_CAP_ACK, or an ACK of success), all of it otherwise.
+ */
+export function decodeErrorExt(buf: Buffer, h: NlHeader): DecodedErrorExt {
+  const end = h.body - NLMSG_HDRLEN + h.len;
+  const errno = h.len >= NLMSG_HDRLEN + 4 ? -buf.readInt32LE(h.body) : 0;
+  const inner = h.body + 4;
+  if (inner + NLMSG_HDRLEN > end) return { errno, seq: h.seq, type: 0, message: null };
+  const innerLen = buf.readUInt32LE(inner);
+  const type = buf.readUInt16LE(inner + 4);
+  const seq = buf.readUInt32LE(inner + 8);
+  let message: string | null = null;
+  if ((h.flags & NLMSGERR_F.ACK_TLVS) !== 0) {
+    let off = (h.flags & NLMSGERR_F.CAPPED) !== 0 ? inner + NLMSG_HDRLEN : inner + align4(innerLen);
+    while (off + 4 <= end) {
+      const alen = buf.readUInt16LE(off);
+      const atype = buf.readUInt16LE(off + 2) & 0x3fff;
+      if (alen < 4 || off + alen > end) break;
+      if (atype === NLMSGERR_ATTR.MSG) {
+        let z = off + 4;
+        while (z < off + alen && buf[z] !== 0) z++;
+        message = buf.toString('utf8', off + 4, z);
+      }
+      off += align4(alen);
+    }
+  }
+  return { errno, seq, type, message };
 }
 
 export interface DecodedNextHop {

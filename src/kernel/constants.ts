@@ -30,6 +30,19 @@ export const NLM_F = {
   APPEND: 0x800,
 } as const;
 
+/** nlmsg_flags of an NLMSG_ERROR reply (same bits as NLM_F.ROOT / MATCH, other meaning). */
+export const NLMSGERR_F = {
+  /** NETLINK_CAP_ACK: only the failed request's header follows the errno, not its payload. */
+  CAPPED: 0x100,
+  /** NETLINK_EXT_ACK: NLMSGERR_ATTR_* attributes follow. */
+  ACK_TLVS: 0x200,
+} as const;
+
+export const NLMSGERR_ATTR = {
+  MSG: 1,
+  OFFS: 2,
+} as const;
+
 export const RTM = {
   NEWLINK: 16,
   DELLINK: 17,
