@@ -1,14 +1,18 @@
 /**
- * RIB benchmark: 1M IPv4 prefixes with ~100k attribute sets from several eBGP peers through
+ * RIB benchmark: 1M IPv4 prefixes with ~100k attribute sets from several iBGP peers through
  * Adj-RIB-In, Loc-RIB and one Adj-RIB-Out (an eBGP peer, so every set is rewritten and interned
- * again on the way out). Run: node --expose-gc dist/bench/rib.js [prefixes] [attrSets] [peers]
+ * again on the way out).
+ * Run: node --expose-gc dist/bench/rib.js [prefixes] [attrSets] [peers] [chunk] [drainMax]
  *
- * Reports ingest prefixes/s, heap bytes per route (heapUsed delta after gc / prefixes), time to
- * withdraw everything, and the longest synchronous chunk (event-loop block) with
- * perf_hooks.monitorEventLoopDelay as a cross-check.
+ * Reports ingest prefixes/s, heap bytes per route ((heapUsed + arrayBuffers) delta after gc /
+ * prefixes), time to withdraw everything, and the event-loop block: UPDATE batches and
+ * drain(maxPrefixes) calls run on separate setImmediate turns; the longest single call of each
+ * kind and perf_hooks.monitorEventLoopDelay (1 ms resolution, off while the heap is measured)
+ * are reported; `maxBlockMs` is the largest of them.
  */
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { setImmediate as tick } from 'node:timers/promises';
+import { readFileSync } from 'node:fs';
 import { Rib } from '../rib/rib.js';
 import type { PeerConfig } from '../rib/messages.js';
 import type { PathAttributes, UpdateMessage } from '../proto/types.js';
@@ -18,7 +22,8 @@ import { prefix4 } from '../proto/prefix.js';
 const N = Number(process.argv[2] ?? 1_000_000);
 const SETS = Number(process.argv[3] ?? 100_000);
 const PEERS = Number(process.argv[4] ?? 4);
-const CHUNK = 16_384; // prefixes per event-loop turn (handle + drain)
+const CHUNK = Number(process.argv[5] ?? 16_384); // prefixes per handle turn (one socket read's worth of UPDATEs)
+const DRAIN = Number(process.argv[6] ?? 16_384); // drain(maxPrefixes) per drain turn
 
 function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
@@ -107,6 +112,51 @@ function peerCfg(i: number, asn: number): PeerConfig {
   };
 }
 
+/**
+ * CPU time of the main (JS) thread in ms, from /proc (Linux, 10 ms ticks); null elsewhere. On a
+ * shared machine this is what the wall time would be if the thread were never descheduled: it
+ * excludes GC helper threads and the time other processes held the core.
+ */
+function mainThreadCpuMs(): number | null {
+  try {
+    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'latin1');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(f[11]) + Number(f[12])) * 1000) / 100; // utime + stime, USER_HZ = 100
+  } catch {
+    return null;
+  }
+}
+const since = (t0: number | null): number | null => {
+  const t = mainThreadCpuMs();
+  return t === null || t0 === null ? null : t - t0;
+};
+
+/** One event-loop turn (setImmediate), like a socket read or a scheduled drain in the daemon. */
+const turn = (): Promise<void> => tick();
+
+interface CallStats {
+  calls: number;
+  totalMs: number;
+  maxMs: number;
+  /** Longest call in process CPU time (µs resolution): the block without time lost to neighbours. */
+  maxCpuMs: number;
+}
+const newCallStats = (): CallStats => ({ calls: 0, totalMs: 0, maxMs: 0, maxCpuMs: 0 });
+function timed<T>(st: CallStats, fn: () => T): T {
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  const r = fn();
+  const ms = performance.now() - t0;
+  const c = process.cpuUsage(c0);
+  const cpu = (c.user + c.system) / 1000;
+  st.calls++;
+  st.totalMs += ms;
+  if (ms > st.maxMs) st.maxMs = ms;
+  if (cpu > st.maxCpuMs) st.maxCpuMs = cpu;
+  return r;
+}
+const round1 = (x: number): number => Math.round(x * 10) / 10;
+
 async function main(): Promise<void> {
   const perUpdate = Math.max(1, Math.round(N / SETS));
   gc();
@@ -125,19 +175,48 @@ async function main(): Promise<void> {
   for (let i = 0; i < PEERS; i++) rib.handle({ type: 'peerUp', peer: peerCfg(i, 64512) }, 0);
   rib.handle({ type: 'peerUp', peer: peerCfg(100, 65100) }, 0); // the Adj-RIB-Out under test
 
-  const h = monitorEventLoopDelay({ resolution: 10 });
-  h.enable();
-  let maxBlock = 0;
-  let handleMs = 0;
-  let drainMs = 0;
-  let sent = 0;
+  // The daemon's shape: UPDATEs are handled as they are read (one batch of CHUNK prefixes per
+  // turn), and drain(DRAIN) runs on its own setImmediate turns until `more` is false. Every call
+  // is timed; the event-loop monitor (1 ms resolution) sees the gaps, GC pauses included.
+  const h = monitorEventLoopDelay({ resolution: 1 });
+  const handleSt = newCallStats();
+  const drainSt = newCallStats();
   let kernelChanges = 0;
   let outPrefixes = 0;
+  let withdrawnOut = 0;
+  const pump = async (feed: () => boolean): Promise<void> => {
+    let input = true;
+    let more = false;
+    while (input || more) {
+      if (input) {
+        input = timed(handleSt, feed);
+        await turn();
+      }
+      const out = timed(drainSt, () => rib.drain(DRAIN));
+      kernelChanges += out.kernel.length;
+      for (const u of out.updates) {
+        withdrawnOut += u.withdrawn.length;
+        for (const g of u.groups) outPrefixes += g.prefixes.length;
+      }
+      more = out.more;
+      await turn();
+    }
+  };
+
+  // CPU time beside wall time: the machine may be shared, and wall time then measures the
+  // neighbours too. Process CPU counts every thread (GC helpers included); main-thread CPU is
+  // the uncontended equivalent of the wall time. The targets are judged on wall time.
+  const cpuMs = (since: NodeJS.CpuUsage): number => {
+    const u = process.cpuUsage(since);
+    return (u.user + u.system) / 1000;
+  };
+  h.enable();
   const t0 = performance.now();
+  const c0 = process.cpuUsage();
+  const m0 = mainThreadCpuMs();
   let next = 0;
   let set = 0;
-  while (next < N || rib.stats().queued > 0) {
-    const c0 = performance.now();
+  await pump(() => {
     const stop = Math.min(N, next + CHUNK);
     while (next < stop) {
       const n = Math.min(perUpdate, N - next);
@@ -149,31 +228,33 @@ async function main(): Promise<void> {
       const msg: UpdateMessage = { type: 'update', withdrawn: [], attrs: attrsFor(s, peer), nlri };
       rib.handle({ type: 'update', peer: `10.0.0.${peer + 1}`, message: msg }, 0);
     }
-    const d0 = performance.now();
-    handleMs += d0 - c0;
-    const out = rib.drain(CHUNK);
-    drainMs += performance.now() - d0;
-    kernelChanges += out.kernel.length;
-    for (const u of out.updates) for (const g of u.groups) outPrefixes += g.prefixes.length;
-    maxBlock = Math.max(maxBlock, performance.now() - c0);
-    sent = next;
-    await tick();
-  }
-  // Finish the initial-table walk of the out peer (it came up before the routes, so nothing left).
-  for (let out = rib.drain(CHUNK); out.more; out = rib.drain(CHUNK)) await tick();
+    return next < N;
+  });
   const ingestMs = performance.now() - t0;
+  const ingestCpuMs = cpuMs(c0);
+  const ingestMainMs = since(m0);
+  h.disable();
+  const ingestLoop = { maxMs: h.max / 1e6, p99Ms: h.percentile(99) / 1e6 };
+  const ingestHandle = { ...handleSt };
+  const ingestDrain = { ...drainSt };
+  const sent = next;
+  const ingestKernelChanges = kernelChanges;
   const stats = rib.stats();
   gc();
   const heap = mem() - base;
   const attrCounts = rib.attrs.counts();
 
   // Withdraw everything, per peer, in UPDATE-sized batches.
+  h.reset();
+  Object.assign(handleSt, newCallStats());
+  Object.assign(drainSt, newCallStats());
+  h.enable();
   const w0 = performance.now();
+  const wc0 = process.cpuUsage();
+  const wm0 = mainThreadCpuMs();
   let wi = 0;
   set = 0;
-  let withdrawnOut = 0;
-  while (wi < N || rib.stats().queued > 0) {
-    const c0 = performance.now();
+  await pump(() => {
     const stop = Math.min(N, wi + CHUNK);
     while (wi < stop) {
       const n = Math.min(perUpdate, N - wi);
@@ -183,39 +264,61 @@ async function main(): Promise<void> {
       wi += n;
       rib.handle({ type: 'update', peer: `10.0.0.${peer + 1}`, message: { type: 'update', withdrawn, attrs: null, nlri: [] } }, 0);
     }
-    const out = rib.drain(CHUNK);
-    for (const u of out.updates) withdrawnOut += u.withdrawn.length;
-    maxBlock = Math.max(maxBlock, performance.now() - c0);
-    await tick();
-  }
+    return wi < N;
+  });
   const withdrawMs = performance.now() - w0;
+  const withdrawCpuMs = cpuMs(wc0);
+  const withdrawMainMs = since(wm0);
   h.disable();
+  const withdrawLoop = { maxMs: h.max / 1e6, p99Ms: h.percentile(99) / 1e6 };
   const after = rib.stats();
+  const maxCallMs = Math.max(ingestHandle.maxMs, ingestDrain.maxMs, handleSt.maxMs, drainSt.maxMs);
+  const maxLoopMs = Math.max(ingestLoop.maxMs, withdrawLoop.maxMs);
   const result = {
     prefixes: sent,
     attrSetsIn: SETS,
     peers: PEERS,
+    chunk: CHUNK,
+    drainMax: DRAIN,
     ingestMs: Math.round(ingestMs),
-    ingestHandleMs: Math.round(handleMs),
-    ingestDrainMs: Math.round(drainMs),
+    ingestCpuMs: Math.round(ingestCpuMs),
+    ingestMainThreadCpuMs: ingestMainMs,
+    ingestPrefixesPerMainThreadCpuSec: ingestMainMs === null ? null : Math.round(sent / (ingestMainMs / 1000)),
+    ingestHandleMs: Math.round(ingestHandle.totalMs),
+    ingestDrainMs: Math.round(ingestDrain.totalMs),
     ingestPrefixesPerSec: Math.round(sent / (ingestMs / 1000)),
     heapBytesPerRoute: Math.round(heap / sent),
     heapMB: Math.round(heap / 1e6),
     locRibPrefixes: stats.prefixes,
     internedSets: attrCounts.sets,
     attrRefs: attrCounts.refs,
-    kernelChanges,
+    kernelChanges: ingestKernelChanges,
+    kernelChangesWithdraw: kernelChanges - ingestKernelChanges,
     adjRibOutPrefixes: outPrefixes,
     withdrawAllMs: Math.round(withdrawMs),
+    withdrawCpuMs: Math.round(withdrawCpuMs),
+    withdrawMainThreadCpuMs: withdrawMainMs,
     withdrawnToPeer: withdrawnOut,
     afterWithdraw: after,
-    maxBlockMs: Math.round(maxBlock * 10) / 10,
-    eventLoopDelayMaxMs: Math.round(h.max / 1e5) / 10,
+    // Longest single calls (a handle batch of CHUNK prefixes; one drain(DRAIN)).
+    maxHandleBatchMs: { ingest: round1(ingestHandle.maxMs), withdraw: round1(handleSt.maxMs) },
+    maxDrainCallMs: { ingest: round1(ingestDrain.maxMs), withdraw: round1(drainSt.maxMs) },
+    // The same two, in process CPU time (all threads; excludes time the process was descheduled).
+    maxCallCpuMs: {
+      handle: { ingest: round1(ingestHandle.maxCpuMs), withdraw: round1(handleSt.maxCpuMs) },
+      drain: { ingest: round1(ingestDrain.maxCpuMs), withdraw: round1(drainSt.maxCpuMs) },
+    },
+    // monitorEventLoopDelay (1 ms resolution): the longest gap the loop saw, GC pauses included.
+    eventLoopDelayMs: {
+      ingest: { max: round1(ingestLoop.maxMs), p99: round1(ingestLoop.p99Ms) },
+      withdraw: { max: round1(withdrawLoop.maxMs), p99: round1(withdrawLoop.p99Ms) },
+    },
+    maxBlockMs: round1(Math.max(maxCallMs, maxLoopMs)),
     targets: {
       ingest: sent / (ingestMs / 1000) >= 1e6,
       memory: heap / sent <= 200,
       withdraw: withdrawMs < 1000,
-      block: maxBlock <= 50,
+      block: Math.max(maxCallMs, maxLoopMs) <= 50,
     },
   };
   console.log(JSON.stringify(result, null, 2));

@@ -22,7 +22,6 @@
  */
 import type { Address, AsPathSegment, PathAttributes } from '../proto/types.js';
 import { AsPathSegmentType, AttrFlag } from '../proto/constants.js';
-import { asPathLength } from '../proto/as4.js';
 
 /** RFC 4271 §9.1.1: a route without LOCAL_PREF (eBGP-learned) gets the configured default (BIRD: 100). */
 export const DEFAULT_LOCAL_PREF = 100;
@@ -61,7 +60,8 @@ export interface AttrStoreCounts {
 
 function neighborAsOf(segments: readonly AsPathSegment[] | undefined): number {
   if (segments === undefined) return 0;
-  for (const s of segments) {
+  for (let i = 0; i < segments.length; i++) {
+    const s = segments[i]!;
     // RFC 5065 §5.3: confederation segments are skipped when finding the neighbouring AS.
     if (s.type === AsPathSegmentType.ConfedSequence || s.type === AsPathSegmentType.ConfedSet) continue;
     if (s.type === AsPathSegmentType.Sequence && s.asns.length > 0) return s.asns[0]!;
@@ -121,12 +121,26 @@ export function canonicalKey(a: PathAttributes, nextHop: Address, linkLocal?: st
   return parts.join('');
 }
 
-function deepFreeze<T>(v: T): T {
-  if (v !== null && typeof v === 'object' && !Object.isFrozen(v) && !ArrayBuffer.isView(v)) {
-    for (const x of Object.values(v as object)) deepFreeze(x);
-    Object.freeze(v);
+// Freezing by shape, not by reflection (`Object.values` over every ASN was a visible cost at
+// 100k+ sets/s). Like a generic deep freeze, it stops at anything already frozen and leaves
+// typed arrays (extended communities, unknown attribute values) alone.
+function freezeOnce(v: object | undefined): void {
+  if (v !== undefined && !Object.isFrozen(v)) Object.freeze(v);
+}
+
+function freezePath(path: readonly AsPathSegment[] | undefined): void {
+  if (path === undefined || Object.isFrozen(path)) return;
+  for (const seg of path) {
+    freezeOnce(seg.asns);
+    freezeOnce(seg);
   }
-  return v;
+  Object.freeze(path);
+}
+
+function freezeEach(l: readonly object[] | undefined): void {
+  if (l === undefined || Object.isFrozen(l)) return;
+  for (const x of l) freezeOnce(x);
+  Object.freeze(l);
 }
 
 // --- hashing and equality over the canonical form ------------------------------------------
@@ -136,19 +150,34 @@ function mix(h: number, v: number): number {
   return h ^ (h >>> 13);
 }
 
+// Index loops throughout: interned lists are frozen, and for-of over a frozen array allocates.
 function hashPath(h: number, tag: number, path: readonly AsPathSegment[]): number {
   h = mix(h, tag * 256 + path.length);
-  for (const s of path) {
-    h = mix(h, s.type * 65536 + s.asns.length);
-    for (const a of s.asns) h = mix(h, a);
+  for (let i = 0; i < path.length; i++) {
+    const s = path[i]!;
+    const asns = s.asns;
+    h = mix(h, s.type * 65536 + asns.length);
+    for (let k = 0; k < asns.length; k++) h = mix(h, asns[k]!);
   }
   return h;
 }
 
 function hashList(h: number, tag: number, l: readonly number[]): number {
   h = mix(h, tag * 65536 + l.length);
-  for (const v of l) h = mix(h, v);
+  for (let i = 0; i < l.length; i++) h = mix(h, l[i]!);
   return h;
+}
+
+/** RFC 4271 §9.1.2.2 a) path length (as proto's `asPathLength`, without an iterator). */
+function pathLength(segments: readonly AsPathSegment[] | undefined): number {
+  if (segments === undefined) return 0;
+  let n = 0;
+  for (let i = 0; i < segments.length; i++) {
+    const s = segments[i]!;
+    if (s.type === AsPathSegmentType.Sequence) n += s.asns.length;
+    else if (s.type === AsPathSegmentType.Set) n += 1;
+  }
+  return n;
 }
 
 function hashBytes(h: number, b: Uint8Array): number {
@@ -275,7 +304,16 @@ function storedCopy(a: PathAttributes): PathAttributes {
   if (a.as4Aggregator !== undefined) o.as4Aggregator = a.as4Aggregator;
   if (a.largeCommunities !== undefined) o.largeCommunities = a.largeCommunities;
   if (a.unknown !== undefined) o.unknown = a.unknown;
-  return deepFreeze(o);
+  freezePath(o.asPath);
+  freezeOnce(o.aggregator);
+  freezeOnce(o.communities);
+  freezeOnce(o.clusterList);
+  freezeOnce(o.extendedCommunities);
+  freezePath(o.as4Path);
+  freezeOnce(o.as4Aggregator);
+  freezeEach(o.largeCommunities);
+  freezeEach(o.unknown);
+  return Object.freeze(o);
 }
 
 export class AttrStore {
@@ -283,6 +321,8 @@ export class AttrStore {
   private refcounts = new Int32Array(1024);
   /** Bumped each time an id is (re)used: lets caches keyed by id detect reuse without references. */
   private gens = new Uint32Array(1024);
+  /** `hash` per id: probes and backward shifts read this dense column, not the set objects. */
+  private hashes = new Int32Array(1024);
   /** Open addressing over set ids (id + 1), probed by `hash`. */
   private table = new Int32Array(2048);
   private mask = 2047;
@@ -367,20 +407,22 @@ export class AttrStore {
   private find(h: number, attrs: PathAttributes, nextHop: Address, linkLocal: string | undefined): AttrSet | undefined {
     const t = this.table;
     const mask = this.mask;
+    const hashes = this.hashes;
     for (let i = h & mask; ; i = (i + 1) & mask) {
       const v = t[i]!;
       if (v === 0) return undefined;
+      if (hashes[v - 1] !== h) continue;
       const s = this.sets[v - 1]!;
-      if (s.hash === h && s.nextHop === nextHop && s.linkLocal === linkLocal && attrsEqual(s.attrs, attrs)) return s;
+      if (s.nextHop === nextHop && s.linkLocal === linkLocal && attrsEqual(s.attrs, attrs)) return s;
     }
   }
 
-  private insert(set: AttrSet): void {
+  private insert(id: number): void {
     const t = this.table;
     const mask = this.mask;
-    let i = set.hash & mask;
+    let i = this.hashes[id]! & mask;
     while (t[i] !== 0) i = (i + 1) & mask;
-    t[i] = set.id + 1;
+    t[i] = id + 1;
   }
 
   private remove(set: AttrSet): void {
@@ -394,7 +436,7 @@ export class AttrStore {
       j = (j + 1) & mask;
       const v = t[j]!;
       if (v === 0) break;
-      const k = this.sets[v - 1]!.hash & mask;
+      const k = this.hashes[v - 1]! & mask;
       if (j > i ? k <= i || k > j : k <= i && k > j) {
         t[i] = v;
         i = j;
@@ -417,6 +459,9 @@ export class AttrStore {
       const g = new Uint32Array(n);
       g.set(this.gens);
       this.gens = g;
+      const h = new Int32Array(n);
+      h.set(this.hashes);
+      this.hashes = h;
     }
     const base = {
       id,
@@ -424,7 +469,7 @@ export class AttrStore {
       attrs: stored,
       nextHop,
       localPref: attrs.localPref ?? DEFAULT_LOCAL_PREF,
-      asPathLength: asPathLength(attrs.asPath ?? []),
+      asPathLength: pathLength(attrs.asPath),
       origin: attrs.origin ?? 2,
       med: attrs.med ?? -1,
       neighborAs: neighborAsOf(attrs.asPath),
@@ -436,8 +481,9 @@ export class AttrStore {
     else this.sets[id] = set;
     this.refcounts[id] = 0;
     this.gens[id] = (this.gens[id]! + 1) >>> 0;
+    this.hashes[id] = hash;
     if ((this.live + 1) * 2 > this.table.length) this.rehash(this.table.length * 2);
-    this.insert(set);
+    this.insert(id);
     this.live++;
     return set;
   }
@@ -445,7 +491,8 @@ export class AttrStore {
   private rehash(size: number): void {
     this.table = new Int32Array(size);
     this.mask = size - 1;
-    for (const s of this.sets) if (s !== undefined) this.insert(s);
+    const sets = this.sets;
+    for (let id = 0; id < sets.length; id++) if (sets[id] !== undefined) this.insert(id);
   }
 }
 
@@ -453,6 +500,9 @@ export class AttrStore {
 export function asPathCount(segments: readonly AsPathSegment[] | undefined, asn: number): number {
   if (segments === undefined) return 0;
   let n = 0;
-  for (const s of segments) for (const a of s.asns) if (a === asn) n++;
+  for (let i = 0; i < segments.length; i++) {
+    const asns = segments[i]!.asns;
+    for (let k = 0; k < asns.length; k++) if (asns[k] === asn) n++;
+  }
   return n;
 }

@@ -18,13 +18,13 @@ import type { AttrSet } from './attrs.js';
 import { AttrStore, asPathCount } from './attrs.js';
 import type { BestReason, DecisionOptions, IneligibleReason, PathSource, PathView } from './decision.js';
 import { DEFAULT_DECISION_OPTIONS, select } from './decision.js';
-import type { KernelChange, KernelRoute } from './kernel-types.js';
-import type { KernelIntentConfig, KernelSource } from './kernel-intent.js';
-import { kernelRouteFor, kernelRoutesEqual } from './kernel-intent.js';
+import type { KernelChange, KernelNextHop, KernelRoute } from './kernel-types.js';
+import type { KernelIntentConfig } from './kernel-intent.js';
+import { kernelRouteFor } from './kernel-intent.js';
 import type { ExportPolicy, ExportTarget, ExportVerdict, Pool } from './policy.js';
-import { advertiseRuleOf, calicoExport, communitiesAllow, exportAttrs } from './policy.js';
+import { advertiseRuleOf, calicoExport, communitiesAllow, exportAttrs, findPool } from './policy.js';
 import type { ImportPolicy, PeerConfig, PeerUpdate, RibAction, RibInput, RibOutput, RibTimer, UpdateGroup } from './messages.js';
-import { C_GONE, C_MP, C_STALE_GR, C_STALE_RR, Candidates, P_QUEUED, PeerIndex, PrefixTable } from './tables.js';
+import { C_GONE, C_MP, C_STALE_GR, C_STALE_RR, Candidates, P_QUEUED, PrefixTable } from './tables.js';
 
 export interface RibOptions {
   readonly asn: number;
@@ -65,6 +65,9 @@ interface OutState {
   xOutGen: Uint32Array;
   xInGen: Uint32Array;
   xSrc: Int32Array;
+  /** Advertise rule per source peer index (RULE_*; 0: not computed), valid while `rulesEpoch` is current. */
+  rules: Uint8Array;
+  rulesEpoch: number;
   /** Initial-table / refresh walk over prefix ids; -1 when idle. */
   dumpCursor: number;
   /** The walk covers ids below this (fixed at its start: later prefixes reach the peer through the change stream). */
@@ -80,7 +83,9 @@ interface PeerState {
   cfg: PeerConfig;
   kind: 'local' | 'ibgp' | 'ebgp';
   up: boolean;
-  index: PeerIndex;
+  /** Adj-RIB-In entries per family (max-prefix); the entries themselves are found through the prefix lists. */
+  count4: number;
+  count6: number;
   out: OutState | null;
   target4: ExportTarget | null;
   target6: ExportTarget | null;
@@ -94,7 +99,39 @@ interface PeerState {
   deferralEor: Set<Family>;
 }
 
+const RULE_ADVERTISE = 1;
+const RULE_REFLECT = 2;
+const RULE_NONE = 3;
+
 const famOf = (p: Prefix): Family => (typeof p === 'number' ? Fam.Ipv4Unicast : Fam.Ipv6Unicast);
+
+/** A local block's kernel intent. */
+const BLACKHOLE = 'blackhole';
+/** Kernel intent of one prefix: no route, a blackhole, or a unicast route's next hops. */
+type KernelIntent = null | typeof BLACKHOLE | readonly KernelNextHop[];
+
+// One allocation site each for the per-prefix change records, warmed below with an IPv6 (string)
+// prefix: V8 then keeps `prefix` as a tagged field, so an IPv4 prefix (a double) is boxed once and
+// shared by both records instead of getting a private number box in each (~30 bytes per change).
+function kernelChange(prefix: Prefix, route: KernelRoute | null): KernelChange {
+  return { prefix, route };
+}
+function unicastRoute(prefix: Prefix, nextHops: readonly KernelNextHop[]): KernelRoute {
+  return { kind: 'unicast', prefix, nextHops };
+}
+kernelChange('', unicastRoute('', []));
+kernelChange(0.5, unicastRoute(0.5, []));
+
+function intentsEqual(a: KernelIntent, b: KernelIntent): boolean {
+  if (a === b) return true;
+  if (a === null || b === null || a === BLACKHOLE || b === BLACKHOLE || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i]!;
+    const y = b[i]!;
+    if (x.gateway !== y.gateway || x.device !== y.device || x.onlink !== y.onlink) return false;
+  }
+  return true;
+}
 
 export interface RouteExplanation {
   readonly peer: string;
@@ -135,12 +172,21 @@ export class Rib {
   private exportPolicy: ExportPolicy;
   private importPolicy: ImportPolicy | undefined;
   private kcfg: KernelIntentConfig;
+  /** Shared single-next-hop kernel intents per (family, pool, next hop); reset with `kcfg`. */
+  private hops4 = new Map<Pool | undefined, Map<Address, readonly KernelNextHop[]>>();
+  private hops6 = new Map<Pool | undefined, Map<Address, readonly KernelNextHop[]>>();
+  /** The last IPv4 hit of `hops4` (runs of prefixes share a next hop). */
+  private lastNh4: Address | undefined = undefined;
+  private lastPool4: Pool | undefined = undefined;
+  private lastHops4: readonly KernelNextHop[] | null = null;
   private readonly decision: DecisionOptions;
   private deferring: boolean;
   private pendingPrune = false;
   private deferralPeers: Set<string>;
   private readonly pathScratch: PathView[] = [];
   private readonly slotScratch: number[] = [];
+  /** Bumped whenever a peer's kind or RR-client flag may change: invalidates `OutState.rules`. */
+  private rulesEpoch = 0;
   /** Calico export verdict of the prefix being exported (computed once for all peers). */
   private curVerdict: ExportVerdict | null = null;
 
@@ -158,7 +204,7 @@ export class Rib {
         families: [Fam.Ipv4Unicast, Fam.Ipv6Unicast], rrClient: false, nextHopMode: 'auto', addPathReceive: [], addPathSend: [],
         addPathSendMode: 'multipath', enhancedRouteRefresh: false, softReconfigIn: false, allowOwnAs: 0,
       },
-      kind: 'local', up: true, index: new PeerIndex(this.c), out: null, target4: null, target6: null,
+      kind: 'local', up: true, count4: 0, count6: 0, out: null, target4: null, target6: null,
       source: { kind: 'local', address: 0, routerId: opts.routerId },
       pendingEor: new Set(), staleGr: false, warned: new Set(), tornDown: false, deferralEor: new Set(),
     };
@@ -219,7 +265,8 @@ export class Rib {
     const out: KernelRoute[] = [];
     for (let id = 0; id < this.pt.high; id++) {
       if (this.pt.best[id]! < 0 || !this.pt.isLive(id)) continue;
-      const r = kernelRouteFor(this.pt.prefixOf(id), this.kernelSource(id, this.pt.best[id]!, false), this.kcfg);
+      const prefix = this.pt.prefixOf(id);
+      const r = this.kernelRoute(prefix, this.kernelIntent(prefix, id, this.pt.best[id]!));
       if (r !== null) out.push(r);
     }
     return out;
@@ -243,7 +290,8 @@ export class Rib {
   adjRibIn(peer: string): Map<Prefix, [number, AttrSet][]> {
     const p = this.peerById.get(peer);
     const m = new Map<Prefix, [number, AttrSet][]>();
-    p?.index.forEach((s) => {
+    if (p === undefined) return m;
+    this.c.forEachOfPeer(p.idx, (s) => {
       const a = this.c.attr[s]!;
       if (a < 0) return;
       const k = this.pt.prefixOf(this.c.prefix[s]!);
@@ -333,7 +381,7 @@ export class Rib {
       while (budget > 0 && o.dumpCursor < o.dumpEnd) {
         const id = o.dumpCursor++;
         if (this.pt.isLive(id)) {
-          this.exportPrefix(p, o, id, this.pt.best[id]!, null);
+          this.exportPrefix(p, o, id, this.pt.prefixOf(id), this.pt.best[id]!, null);
           budget--;
         }
       }
@@ -359,7 +407,7 @@ export class Rib {
     if (p === undefined) {
       if (this.peers.length >= 0xffff) throw new Error('Rib: too many peers');
       p = {
-        idx: this.peers.length, cfg, kind, up: true, index: new PeerIndex(this.c), out: null, target4: null, target6: null,
+        idx: this.peers.length, cfg, kind, up: true, count4: 0, count6: 0, out: null, target4: null, target6: null,
         source: { kind, address: cfg.address, routerId: cfg.routerId },
         pendingEor: new Set(), staleGr: false, warned: new Set(), tornDown: false, deferralEor: new Set(),
       };
@@ -368,6 +416,7 @@ export class Rib {
     }
     p.cfg = cfg;
     p.kind = kind;
+    this.rulesEpoch++;
     p.up = true;
     p.tornDown = false;
     p.warned.clear();
@@ -405,6 +454,8 @@ export class Rib {
       xOutGen: new Uint32Array(0),
       xInGen: new Uint32Array(0),
       xSrc: new Int32Array(0),
+      rules: new Uint8Array(0),
+      rulesEpoch: -1,
       dumpCursor: 0,
       dumpEnd: this.pt.high,
       dumpEndOfRib: true,
@@ -430,7 +481,7 @@ export class Rib {
     const gr = p.cfg.gracefulRestart;
     if (graceful && gr !== undefined && wasUp) {
       // RFC 4724 §4.2: keep the routes, marked stale, and start the Restart Time.
-      p.index.forEach((s) => {
+      this.c.forEachOfPeer(p.idx, (s) => {
         this.c.flags[s]! |= C_STALE_GR;
       });
       if (p.staleGr) a.push({ type: 'cancelTimer', timer: { kind: 'stalePath', peer: id } });
@@ -446,8 +497,9 @@ export class Rib {
   }
 
   private removeAll(p: PeerState): void {
-    p.index.forEach((s) => this.markGone(s));
-    p.index = new PeerIndex(this.c);
+    this.c.forEachOfPeer(p.idx, (s) => this.markGone(s));
+    p.count4 = 0;
+    p.count6 = 0;
     p.staleGr = false;
     p.pendingEor.clear();
   }
@@ -460,13 +512,14 @@ export class Rib {
   /** Remove `flag`-stale paths of a family (or both). */
   private flushStale(p: PeerState, family: Family | null, flag: number): void {
     const kill: number[] = [];
-    p.index.forEach((s) => {
+    this.c.forEachOfPeer(p.idx, (s) => {
       if ((this.c.flags[s]! & flag) === 0) return;
       if (family !== null && famOf(this.pt.prefixOf(this.c.prefix[s]!)) !== family) return;
       kill.push(s);
     });
     for (const s of kill) {
-      p.index.remove(s, typeof this.pt.prefixOf(this.c.prefix[s]!) === 'number');
+      if (this.pt.isV4(this.c.prefix[s]!)) p.count4--;
+      else p.count6--;
       this.markGone(s);
     }
   }
@@ -532,7 +585,7 @@ export class Rib {
     if (p === undefined || !p.up) return;
     if (subtype === RouteRefreshSubtype.BeginningOfRouteRefresh) {
       // RFC 7313 §4: mark the peer's routes of the family stale until EoRR.
-      p.index.forEach((s) => {
+      this.c.forEachOfPeer(p.idx, (s) => {
         if (famOf(this.pt.prefixOf(this.c.prefix[s]!)) === family) this.c.flags[s]! |= C_STALE_RR;
       });
     } else if (subtype === RouteRefreshSubtype.EndOfRouteRefresh) {
@@ -561,7 +614,7 @@ export class Rib {
     }
     // Soft reconfiguration inbound: re-run import over the stored pre-policy routes.
     const slots: number[] = [];
-    p.index.forEach((s) => {
+    this.c.forEachOfPeer(p.idx, (s) => {
       if (this.c.getAttrIn(s) >= 0 && famOf(this.pt.prefixOf(this.c.prefix[s]!)) === family) slots.push(s);
     });
     for (const s of slots) {
@@ -588,6 +641,9 @@ export class Rib {
     }
     if (input.pools !== undefined) {
       this.kcfg = this.kernelConfig(input.pools);
+      this.hops4 = new Map();
+      this.hops6 = new Map();
+      this.lastHops4 = null;
       a.push({ type: 'kernelReconcile' });
     }
     if (input.importPolicy !== undefined) {
@@ -701,7 +757,7 @@ export class Rib {
     }
     const c = this.c;
     const id = this.pt.ensure(prefix);
-    const old = p.index.find(id, pathId);
+    const old = c.findInList(this.pt.head[id]!, p.idx, pathId);
     if (old >= 0) {
       const f = c.flags[old]!;
       c.flags[old] = f & ~(C_STALE_GR | C_STALE_RR);
@@ -731,10 +787,11 @@ export class Rib {
     if (pre >= 0) this.attrs.refId(pre);
     if (old >= 0) {
       // Replacing a best/multipath path: keep the old slot (C_GONE) for the change stream.
-      p.index.replace(old, s);
       c.flags[old]! |= C_GONE;
+    } else if (typeof prefix === 'number') {
+      p.count4++;
     } else {
-      p.index.insert(s, typeof prefix === 'number');
+      p.count6++;
     }
     this.enqueue(id);
   }
@@ -742,9 +799,10 @@ export class Rib {
   private withdraw(p: PeerState, prefix: Prefix, pathId: number): void {
     const id = this.pt.find(prefix);
     if (id < 0) return;
-    const s = p.index.find(id, pathId);
+    const s = this.c.findInList(this.pt.head[id]!, p.idx, pathId);
     if (s < 0) return;
-    p.index.remove(s, typeof prefix === 'number');
+    if (typeof prefix === 'number') p.count4--;
+    else p.count6--;
     this.markGone(s);
   }
 
@@ -770,7 +828,7 @@ export class Rib {
   private checkMaxPrefix(p: PeerState, a: RibAction[]): void {
     const mp = p.cfg.maxPrefix;
     if (mp === undefined) return;
-    for (const [fam, count] of [[Fam.Ipv4Unicast, p.index.count4], [Fam.Ipv6Unicast, p.index.count6]] as const) {
+    for (const [fam, count] of [[Fam.Ipv4Unicast, p.count4], [Fam.Ipv6Unicast, p.count6]] as const) {
       if (count <= mp.limit) {
         p.warned.delete(fam);
         continue;
@@ -803,20 +861,27 @@ export class Rib {
     const pt = this.pt;
     pt.flags[id]! &= ~P_QUEUED;
     const oldBest = pt.best[id]!;
-    const live = this.slotScratch;
-    live.length = 0;
+    // Candidates: the common single-path case never touches the scratch array (a JS array whose
+    // length is reset to 0 drops its backing store: one allocation per prefix).
+    let first = -1;
+    let nLive = 0;
     let oldMpCount = 0;
     for (let s = pt.head[id]!; s >= 0; s = c.next[s]!) {
       const f = c.flags[s]!;
       if ((f & C_MP) !== 0) oldMpCount++;
-      if ((f & C_GONE) === 0 && c.attr[s]! >= 0) live.push(s);
+      if ((f & C_GONE) === 0 && c.attr[s]! >= 0) {
+        if (nLive++ === 0) first = s;
+      }
     }
     let newBest = -1;
     let mp: number[] | null = null; // null: just [newBest]
     const resolver = this.decision.resolver;
-    if (live.length === 1 && resolver === undefined) {
-      newBest = live[0]!;
-    } else if (live.length > 0) {
+    if (nLive === 1 && resolver === undefined) {
+      newBest = first;
+    } else if (nLive > 0) {
+      const live = this.slotScratch;
+      live.length = 0;
+      for (let s = pt.head[id]!; s >= 0; s = c.next[s]!) if ((c.flags[s]! & C_GONE) === 0 && c.attr[s]! >= 0) live.push(s);
       const views = this.pathScratch;
       views.length = 0;
       for (const s of live) views.push(this.view(c.attr[s]!, s));
@@ -830,10 +895,10 @@ export class Rib {
     const newMpCount = newBest < 0 ? 0 : mp === null ? 1 : mp.length;
     let changed = oldBest !== newBest || oldMpCount !== newMpCount;
     if (!changed && mp !== null) for (const s of mp) if ((c.flags[s]! & C_MP) === 0) changed = true;
-    let oldKernel: KernelRoute | null = null;
+    let oldKernel: KernelIntent = null;
     const prefix = pt.prefixOf(id);
     if (changed) {
-      oldKernel = oldBest < 0 ? null : kernelRouteFor(prefix, this.kernelSource(id, oldBest, true), this.kcfg);
+      oldKernel = oldBest < 0 ? null : this.kernelIntent(prefix, id, oldBest);
       for (let s = pt.head[id]!; s >= 0; s = c.next[s]!) c.flags[s]! &= ~C_MP;
       if (newBest >= 0) {
         if (mp === null) c.flags[newBest]! |= C_MP;
@@ -846,11 +911,11 @@ export class Rib {
       const o = p.out;
       if (o === null || !p.up) continue;
       if (!changed && (o.ap === null || p.cfg.addPathSendMode !== 'all')) continue;
-      this.exportPrefix(p, o, id, newBest, mp);
+      this.exportPrefix(p, o, id, prefix, newBest, mp);
     }
     if (changed) {
-      const nk = newBest < 0 ? null : kernelRouteFor(prefix, this.kernelSource(id, newBest, false), this.kcfg);
-      if (!kernelRoutesEqual(oldKernel, nk)) kernel.push({ prefix, route: nk });
+      const nk = newBest < 0 ? null : this.kernelIntent(prefix, id, newBest);
+      if (!intentsEqual(oldKernel, nk)) kernel.push(kernelChange(prefix, this.kernelRoute(prefix, nk)));
     }
     // Now the withdrawn/replaced slots have been reported: free them.
     let prev = -1;
@@ -869,16 +934,57 @@ export class Rib {
     if (this.blocksGone.size > 0 && this.blocksGone.delete(prefix)) this.localBlocks.delete(prefix);
   }
 
-  /** Kernel facts for a prefix from the C_MP-flagged slots (`old`: before the flags are moved). */
-  private kernelSource(id: number, best: number, _old: boolean): KernelSource {
+  /**
+   * The kernel intent of a prefix from its C_MP-flagged slots (before the flags move: the old
+   * intent; after: the new), without building a route: equal intents are the same shared
+   * next-hop array in the common single-next-hop case. Same result as `kernelRouteFor`.
+   */
+  private kernelIntent(prefix: Prefix, id: number, best: number): KernelIntent {
     const c = this.c;
-    if (c.peer[best] === LOCAL) return { kind: 'local', block: this.localBlocks.has(this.pt.prefixOf(id)) };
-    const hops: Address[] = [];
-    for (let s = this.pt.head[id]!; s >= 0; s = c.next[s]!) {
-      if ((c.flags[s]! & C_MP) !== 0 && c.peer[s] !== LOCAL) hops.push(this.attrs.get(c.attr[s]!).nextHop);
+    if (c.peer[best] === LOCAL) {
+      const r = kernelRouteFor(prefix, { kind: 'local', block: this.localBlocks.has(prefix) }, this.kcfg);
+      return r === null ? null : BLACKHOLE;
     }
-    if (hops.length === 0) hops.push(this.attrs.get(c.attr[best]!).nextHop);
-    return { kind: 'remote', nextHops: hops };
+    let nh0: Address | undefined;
+    let many: Address[] | null = null;
+    for (let s = this.pt.head[id]!; s >= 0; s = c.next[s]!) {
+      if ((c.flags[s]! & C_MP) === 0 || c.peer[s] === LOCAL) continue;
+      const nh = this.attrs.get(c.attr[s]!).nextHop;
+      if (nh0 === undefined) nh0 = nh;
+      else (many ??= [nh0]).push(nh);
+    }
+    if (nh0 === undefined) nh0 = this.attrs.get(c.attr[best]!).nextHop;
+    if (many !== null) {
+      const r = kernelRouteFor(prefix, { kind: 'remote', nextHops: many }, this.kcfg);
+      return r === null || r.kind !== 'unicast' ? null : r.nextHops;
+    }
+    const pool = findPool(prefix, this.kcfg.pools);
+    // §1.7: "VXLAN routes are handled by Felix" (kernelRouteFor).
+    if (pool !== undefined && pool.vxlanMode !== 'Never') return null;
+    const v4 = typeof prefix === 'number';
+    if (v4 && nh0 === this.lastNh4 && pool === this.lastPool4 && this.lastHops4 !== null) return this.lastHops4;
+    const byPool = v4 ? this.hops4 : this.hops6;
+    let m = byPool.get(pool);
+    if (m === undefined) byPool.set(pool, (m = new Map()));
+    let hops = m.get(nh0);
+    if (hops === undefined) {
+      const r = kernelRouteFor(prefix, { kind: 'remote', nextHops: [nh0] }, this.kcfg);
+      if (r === null || r.kind !== 'unicast') return null;
+      hops = Object.freeze(r.nextHops.map((h) => Object.freeze(h)));
+      m.set(nh0, hops);
+    }
+    if (v4) {
+      this.lastNh4 = nh0;
+      this.lastPool4 = pool;
+      this.lastHops4 = hops;
+    }
+    return hops;
+  }
+
+  private kernelRoute(prefix: Prefix, k: KernelIntent): KernelRoute | null {
+    if (k === null) return null;
+    if (k === BLACKHOLE) return { kind: 'blackhole', prefix };
+    return unicastRoute(prefix, k);
   }
 
   private verdict(prefix: Prefix): ExportVerdict {
@@ -893,23 +999,26 @@ export class Rib {
     const fam = famOf(prefix);
     const target = fam === Fam.Ipv4Unicast ? t.target4 : t.target6;
     if (target === null) return -1;
-    const src = this.peers[srcIdx]!;
-    const rule = advertiseRuleOf(src.kind, src.cfg.rrClient, target.kind, t.cfg.rrClient, this.opts.clusterId !== undefined);
-    if (rule !== 'advertise' && rule !== 'reflect') return -1;
-    const inSet = this.attrs.get(c.attr[s]!);
-    if (!communitiesAllow(inSet, target.kind)) return -1;
-    if (this.curVerdict === null) this.curVerdict = this.verdict(prefix);
-    if (this.curVerdict !== 'accept') return -1;
+    const rule = this.ruleFor(t, o, srcIdx);
+    if (rule === RULE_NONE) return -1;
     const st = this.attrs;
-    const inId = inSet.id;
+    const inId = c.attr[s]!;
     const srcKey = srcIdx * 2 + (fam === Fam.Ipv4Unicast ? 0 : 1);
     if (inId >= o.xOut.length) this.growXlate(o);
     const cached = o.xOut[inId]! - 1;
     if (cached >= 0 && o.xSrc[inId] === srcKey && o.xInGen[inId] === st.gen(inId) && o.xOutGen[inId] === st.gen(cached) && st.isLiveId(cached)) {
+      // A cached transform implies the set passed the community check: only the prefix verdict remains.
+      if (this.curVerdict === null) this.curVerdict = this.verdict(prefix);
+      if (this.curVerdict !== 'accept') return -1;
       st.refId(cached);
       return cached;
     }
-    const r = exportAttrs(inSet, src.source, target, rule === 'reflect', this.opts.clusterId);
+    const inSet = st.get(inId);
+    if (!communitiesAllow(inSet, target.kind)) return -1;
+    if (this.curVerdict === null) this.curVerdict = this.verdict(prefix);
+    if (this.curVerdict !== 'accept') return -1;
+    const src = this.peers[srcIdx]!;
+    const r = exportAttrs(inSet, src.source, target, rule === RULE_REFLECT, this.opts.clusterId);
     const outSet = st.intern(r.attrs, r.nextHop, r.nextHop === inSet.nextHop ? inSet.linkLocal : undefined);
     if (inId >= o.xOut.length) this.growXlate(o);
     o.xOut[inId] = outSet.id + 1;
@@ -917,6 +1026,24 @@ export class Rib {
     o.xInGen[inId] = st.gen(inId);
     o.xOutGen[inId] = st.gen(outSet.id);
     return outSet.id;
+  }
+
+  /** RFC 4271 §9.2 / RFC 4456 §8 rule for paths from peer `srcIdx` to `t`, cached per OutState. */
+  private ruleFor(t: PeerState, o: OutState, srcIdx: number): number {
+    if (o.rulesEpoch !== this.rulesEpoch || srcIdx >= o.rules.length) {
+      // A peer (re)configured: its kind, and so the transform of its paths, may have changed.
+      if (o.rulesEpoch !== this.rulesEpoch) o.xOut.fill(0);
+      o.rules = new Uint8Array(Math.max(this.peers.length, 16));
+      o.rulesEpoch = this.rulesEpoch;
+    }
+    let r = o.rules[srcIdx]!;
+    if (r === 0) {
+      const src = this.peers[srcIdx]!;
+      const v = advertiseRuleOf(src.kind, src.cfg.rrClient, t.kind === 'ebgp' ? 'ebgp' : 'ibgp', t.cfg.rrClient, this.opts.clusterId !== undefined);
+      r = v === 'advertise' ? RULE_ADVERTISE : v === 'reflect' ? RULE_REFLECT : RULE_NONE;
+      o.rules[srcIdx] = r;
+    }
+    return r;
   }
 
   private growXlate(o: OutState): void {
@@ -935,10 +1062,11 @@ export class Rib {
     o.xOutGen = d;
   }
 
-  private exportPrefix(t: PeerState, o: OutState, id: number, best: number, mp: number[] | null): void {
-    const prefix = this.pt.prefixOf(id);
+  private exportPrefix(t: PeerState, o: OutState, id: number, prefix: Prefix, best: number, mp: number[] | null): void {
     this.curVerdict = null;
     if (o.ap === null) {
+      // Fast exit: nothing advertised and the best may not go to this peer (iBGP to iBGP, back to its source).
+      if ((id >= o.adv.length || o.adv[id] === 0) && (best < 0 || this.c.peer[best] === t.idx || this.ruleFor(t, o, this.c.peer[best]!) === RULE_NONE)) return;
       const next = best < 0 ? -1 : this.outSetFor(t, o, best, prefix);
       if (id >= o.adv.length) {
         const g = new Int32Array(this.pt.capacity);
@@ -1026,13 +1154,28 @@ export class Rib {
       g.prefixes.push(prefix);
       if (pathId !== null) g.pathIds?.push(pathId);
     };
+    // Pending prefixes arrive in runs sharing a set (one UPDATE's NLRI): remember the last group.
+    let lastKey = -1;
+    let lastList: Prefix[] | null = null;
     for (let i = 0; i < o.nPend; i++) {
       const id = o.pend[i]!;
       o.pendFlag[id] = 0;
+      const v4 = this.pt.isV4(id);
       const prefix = this.pt.prefixOf(id);
       const sid = o.adv[id]! - 1;
-      if (sid < 0) bucket(famOf(prefix)).withdrawn.push(prefix);
-      else addTo(famOf(prefix), sid, prefix, null);
+      const key = sid < 0 ? (v4 ? -2 : -3) : sid * 2 + (v4 ? 0 : 1);
+      if (key !== lastKey || lastList === null) {
+        const f = v4 ? Fam.Ipv4Unicast : Fam.Ipv6Unicast;
+        if (sid < 0) lastList = bucket(f).withdrawn;
+        else {
+          addTo(f, sid, prefix, null);
+          lastList = bucket(f).groups.get(sid)!.prefixes;
+          lastKey = key;
+          continue;
+        }
+        lastKey = key;
+      }
+      lastList.push(prefix);
     }
     o.nPend = 0;
     for (const [key, sid] of o.apPending) {

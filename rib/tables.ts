@@ -2,26 +2,21 @@
  * Compact route storage: typed arrays instead of per-route objects (a Map entry plus a route
  * object costs ~150 bytes in V8; a candidate here costs ~25 bytes plus its index slot).
  *
- * - `PrefixTable`: prefix -> dense prefix id (open addressing, linear probing, backward-shift
- *   delete), and the per-prefix Loc-RIB columns: head of the candidate list, best slot, flags.
+ * - `PrefixTable`: prefix -> dense prefix id (open addressing, linear probing over (hash, id)
+ *   pairs, tombstones, incremental growth), and the per-prefix Loc-RIB columns: head of the
+ *   candidate list, best slot, flags.
  * - `Candidates`: one slot per received path (Adj-RIB-In entry == Loc-RIB candidate): prefix id,
  *   peer index, path id, post-policy set id, pre-policy set id, next-in-prefix-list, flags. Free
  *   slots chain through `next`.
- * - `PeerIndex`: per peer, (prefix id, path id) -> slot, storing only slot+1 (keys are read back
- *   from `Candidates`).
+ * There is no per-peer index: a peer's entry for a prefix is found by walking the prefix's
+ * candidate list (one entry per peer and path id, so a handful), and the rare whole-peer
+ * operations (session down, graceful restart, route refresh) scan the candidate columns.
  */
 import type { Prefix } from '../proto/prefix.js';
 
-function hashNum(p: number): number {
-  // ToUint32 is modulo 2^32, so `>>> 0` is the low word of any exact integer below 2^53.
-  const lo = p >>> 0;
-  const hi = (p / 4294967296) | 0;
-  const h = Math.imul(lo ^ Math.imul(hi, 0x9e3779b1), 0x85ebca6b);
-  return h ^ (h >>> 15);
-}
-
-function hashPair(a: number, b: number): number {
-  const h = Math.imul(a ^ Math.imul(b, 0x9e3779b1), 0x85ebca6b);
+/** Hash of an IPv4 prefix given as (address as int32, length). */
+function hash4(addr: number, len: number): number {
+  const h = Math.imul(addr ^ Math.imul(len + 0x61c88647, 0x9e3779b1), 0x85ebca6b);
   return h ^ (h >>> 15);
 }
 
@@ -35,14 +30,51 @@ function grow32(a: Int32Array, n: number, fill = 0): Int32Array {
 /** Per-prefix flag: queued for the decision process. */
 export const P_QUEUED = 1;
 
+/** `plen` marker of an IPv6 id (the prefix lives in the string maps). */
+const PLEN_V6 = 0xfe;
+/** `plen` marker of a free id. */
+const PLEN_FREE = 0xff;
+/** Index slot id field: 0 empty, -1 deleted (tombstone, or migrated out of the old index), else id + 1. */
+const DELETED = -1;
+/** Old-index slots migrated per insert while growing: the old index is gone well before the new one fills. */
+const MIGRATE_STEP = 8;
+
+/**
+ * prefix -> dense prefix id, and the per-prefix Loc-RIB columns.
+ *
+ * IPv4 keys are kept as two columns per id (address as int32, length as a byte) and hashed from
+ * those, so no lookup, insert or delete touches a heap number; a prefix number is built only at
+ * the edges (`prefixOf`). The index is open addressing with linear probing over interleaved
+ * (32-bit hash, id + 1) pairs: a probe reads one cache line and compares full hashes, so the key
+ * columns are read only for the real match (each such read is a cache miss at 1M prefixes).
+ * Deletes leave a tombstone (a backward shift would rehash every following entry); inserts reuse
+ * tombstones.
+ *
+ * Growth is incremental: when live entries plus tombstones pass 70% of the index, a new index
+ * (twice the size, or the same size when mostly tombstones) is started and the old one is drained
+ * into it MIGRATE_STEP slots per insert, in slot order, from the stored hashes: sequential reads
+ * and two sequential write streams, no key reads. Meanwhile every entry is in exactly one index
+ * (migrated slots become tombstones) and lookups consult both. No single call rehashes a million
+ * entries. The id columns grow by 1.5x copies (memcpy speed).
+ */
 export class PrefixTable {
-  /** IPv4 prefix per id (NaN for IPv6 ids and free ids). */
-  private keys: Float64Array;
+  /** IPv4 address (int32) per id. */
+  private addr: Int32Array;
+  /** IPv4 length per id; PLEN_V6 for IPv6 ids, PLEN_FREE for free ids. */
+  private plen: Uint8Array;
   private readonly v6 = new Map<string, number>();
   private readonly v6ById = new Map<number, string>();
+  /** Slot i: [2i] hash, [2i + 1] id field. */
   private slots: Int32Array;
   private mask: number;
+  /** Live entries in `slots` (not counting those still in `old`). */
   private used4 = 0;
+  /** Tombstones in `slots`. */
+  private tombs4 = 0;
+  /** The previous index while it is being drained into `slots`; null when not growing. */
+  private old: Int32Array | null = null;
+  private oldMask = 0;
+  private oldCursor = 0;
   /** Ids [0, high) have been handed out at least once. */
   high = 0;
   private freeIds: Int32Array;
@@ -52,33 +84,58 @@ export class PrefixTable {
   flags: Uint8Array;
 
   constructor(initial = 1024) {
-    this.keys = new Float64Array(initial).fill(NaN);
+    this.addr = new Int32Array(initial);
+    this.plen = new Uint8Array(initial).fill(PLEN_FREE);
     this.head = new Int32Array(initial).fill(-1);
     this.best = new Int32Array(initial).fill(-1);
     this.flags = new Uint8Array(initial);
     this.freeIds = new Int32Array(64);
-    this.slots = new Int32Array(initial * 2);
-    this.mask = this.slots.length - 1;
+    let n = 16;
+    while (n < initial * 2) n *= 2;
+    this.slots = new Int32Array(n * 2);
+    this.mask = n - 1;
   }
 
   get capacity(): number {
-    return this.keys.length;
+    return this.plen.length;
   }
 
   get size(): number {
     return this.high - this.nFree;
   }
 
+  /** True while an incremental index growth is in progress (tests). */
+  get growing(): boolean {
+    return this.old !== null;
+  }
+
+  /** Index slots (tests). */
+  get indexSize(): number {
+    return this.mask + 1;
+  }
+
   find(p: Prefix): number {
     if (typeof p !== 'number') return this.v6.get(p) ?? -1;
-    const slots = this.slots;
-    const mask = this.mask;
-    let i = hashNum(p) & mask;
-    for (;;) {
-      const v = slots[i]!;
+    const q = Math.floor(p / 64); // exact: p < 2^38 (and no float modulo on the hot path)
+    return this.find4(q | 0, p - q * 64);
+  }
+
+  /** Id of the IPv4 prefix (address as int32, length), or -1. */
+  find4(a: number, len: number): number {
+    const h = hash4(a, len);
+    const id = this.probe(this.slots, this.mask, h, a, len);
+    if (id >= 0 || this.old === null) return id;
+    return this.probe(this.old, this.oldMask, h, a, len);
+  }
+
+  private probe(slots: Int32Array, mask: number, h: number, a: number, len: number): number {
+    for (let i = h & mask; ; i = (i + 1) & mask) {
+      const v = slots[2 * i + 1]!;
       if (v === 0) return -1;
-      if (this.keys[v - 1] === p) return v - 1;
-      i = (i + 1) & mask;
+      if (v > 0 && slots[2 * i] === h) {
+        const id = v - 1;
+        if (this.addr[id] === a && this.plen[id] === len) return id;
+      }
     }
   }
 
@@ -87,50 +144,80 @@ export class PrefixTable {
       const got = this.v6.get(p);
       if (got !== undefined) return got;
       const id = this.allocId();
+      this.plen[id] = PLEN_V6;
       this.v6.set(p, id);
       this.v6ById.set(id, p);
       return id;
     }
+    const q = Math.floor(p / 64);
+    return this.ensure4(q | 0, p - q * 64);
+  }
+
+  /** Find or add the IPv4 prefix (address as int32, length). */
+  ensure4(a: number, len: number): number {
+    const h = hash4(a, len);
+    const slots = this.slots;
     const mask = this.mask;
-    let i = hashNum(p) & mask;
+    let i = h & mask;
+    let tomb = -1;
     for (;;) {
-      const v = this.slots[i]!;
+      const v = slots[2 * i + 1]!;
       if (v === 0) break;
-      if (this.keys[v - 1] === p) return v - 1;
+      if (v > 0) {
+        if (slots[2 * i] === h) {
+          const id = v - 1;
+          if (this.addr[id] === a && this.plen[id] === len) return id;
+        }
+      } else if (tomb < 0) tomb = i;
       i = (i + 1) & mask;
     }
+    if (this.old !== null) {
+      const got = this.probe(this.old, this.oldMask, h, a, len);
+      if (got >= 0) return got;
+    }
     const id = this.allocId();
-    this.keys[id] = p;
-    this.slots[i] = id + 1;
-    if (++this.used4 * 10 > this.slots.length * 7) this.rehash(this.slots.length * 2);
+    this.addr[id] = a;
+    this.plen[id] = len;
+    if (tomb >= 0) {
+      i = tomb;
+      this.tombs4--;
+    }
+    slots[2 * i] = h;
+    slots[2 * i + 1] = id + 1;
+    this.used4++;
+    if (this.old !== null) this.migrate(MIGRATE_STEP);
+    else if ((this.used4 + this.tombs4) * 10 > (mask + 1) * 7) this.startGrowth();
     return id;
   }
 
   prefixOf(id: number): Prefix {
-    const k = this.keys[id]!;
-    if (k === k) return k; // not NaN
-    const s = this.v6ById.get(id);
+    const l = this.plen[id]!;
+    if (l <= 32) return (this.addr[id]! >>> 0) * 64 + l;
+    const s = l === PLEN_V6 ? this.v6ById.get(id) : undefined;
     if (s === undefined) throw new Error(`PrefixTable: id ${id} is free`);
     return s;
   }
 
+  isV4(id: number): boolean {
+    return this.plen[id]! <= 32;
+  }
+
   isLive(id: number): boolean {
-    const k = this.keys[id];
-    return k !== undefined && (k === k || this.v6ById.has(id));
+    const l = this.plen[id];
+    return l !== undefined && l !== PLEN_FREE;
   }
 
   release(id: number): void {
-    const k = this.keys[id]!;
-    if (k === k) {
-      this.deleteSlot(k, id);
-      this.keys[id] = NaN;
-      this.used4--;
+    const l = this.plen[id]!;
+    if (l <= 32) {
+      this.deleteKey(this.addr[id]!, l, id);
     } else {
-      const s = this.v6ById.get(id);
+      const s = l === PLEN_V6 ? this.v6ById.get(id) : undefined;
       if (s === undefined) throw new Error(`PrefixTable.release: id ${id} is free`);
       this.v6ById.delete(id);
       this.v6.delete(s);
     }
+    this.plen[id] = PLEN_FREE;
     this.head[id] = -1;
     this.best[id] = -1;
     this.flags[id] = 0;
@@ -140,16 +227,17 @@ export class PrefixTable {
 
   private allocId(): number {
     if (this.nFree > 0) return this.freeIds[--this.nFree]!;
-    if (this.high === this.keys.length) this.growIds();
+    if (this.high === this.plen.length) this.growIds();
     return this.high++;
   }
 
   private growIds(): void {
     // 1.5x: the id columns are most of the per-prefix cost, so keep the slack small.
-    const n = Math.ceil(this.keys.length * 1.5);
-    const k = new Float64Array(n).fill(NaN);
-    k.set(this.keys);
-    this.keys = k;
+    const n = Math.ceil(this.plen.length * 1.5);
+    this.addr = grow32(this.addr, n);
+    const l = new Uint8Array(n).fill(PLEN_FREE);
+    l.set(this.plen);
+    this.plen = l;
     this.head = grow32(this.head, n, -1);
     this.best = grow32(this.best, n, -1);
     const f = new Uint8Array(n);
@@ -157,41 +245,79 @@ export class PrefixTable {
     this.flags = f;
   }
 
-  private rehash(size: number): void {
-    const slots = new Int32Array(size);
-    const mask = size - 1;
-    for (let id = 0; id < this.high; id++) {
-      const k = this.keys[id]!;
-      if (k !== k) continue;
-      let i = hashNum(k) & mask;
-      while (slots[i] !== 0) i = (i + 1) & mask;
-      slots[i] = id + 1;
-    }
-    this.slots = slots;
-    this.mask = mask;
+  private startGrowth(): void {
+    const n = this.mask + 1;
+    this.old = this.slots;
+    this.oldMask = this.mask;
+    this.oldCursor = 0;
+    // Mostly tombstones (after mass withdrawal): rebuild at the same size.
+    const size = this.used4 * 10 > n * 3 ? n * 2 : n;
+    this.slots = new Int32Array(size * 2);
+    this.mask = size - 1;
+    this.used4 = 0;
+    this.tombs4 = 0;
+    this.migrate(MIGRATE_STEP);
   }
 
-  private deleteSlot(k: number, id: number): void {
+  /** Move up to `n` old-index slots into the new index; drop the old index when done. */
+  private migrate(n: number): void {
+    const old = this.old!;
+    const end = Math.min(this.oldMask + 1, this.oldCursor + n);
     const slots = this.slots;
     const mask = this.mask;
-    let i = hashNum(k) & mask;
-    while (slots[i] !== id + 1) {
-      if (slots[i] === 0) throw new Error('PrefixTable: key not in index');
-      i = (i + 1) & mask;
+    for (let k = this.oldCursor; k < end; k++) {
+      const v = old[2 * k + 1]!;
+      if (v <= 0) continue; // empty or DELETED
+      const h = old[2 * k]!;
+      let i = h & mask;
+      for (;;) {
+        const w = slots[2 * i + 1]!;
+        if (w === 0) break;
+        if (w === DELETED) {
+          this.tombs4--;
+          break;
+        }
+        i = (i + 1) & mask;
+      }
+      slots[2 * i] = h;
+      slots[2 * i + 1] = v;
+      old[2 * k + 1] = DELETED;
+      this.used4++;
     }
-    // Backward-shift deletion keeps probe chains intact without tombstones.
-    let j = i;
-    for (;;) {
-      j = (j + 1) & mask;
-      const v = slots[j]!;
-      if (v === 0) break;
-      const h = hashNum(this.keys[v - 1]!) & mask;
-      if (j > i ? h <= i || h > j : h <= i && h > j) {
-        slots[i] = v;
-        i = j;
+    this.oldCursor = end;
+    if (end === this.oldMask + 1) this.old = null;
+  }
+
+  /** Finish any growth at once (tests). */
+  settle(): void {
+    if (this.old !== null) this.migrate(this.oldMask + 1);
+  }
+
+  private deleteKey(a: number, len: number, id: number): void {
+    const h = hash4(a, len);
+    const v = id + 1;
+    if (this.old !== null) {
+      // Not migrated yet? Then it is only in the old index, which never takes inserts.
+      const old = this.old;
+      for (let i = h & this.oldMask; ; i = (i + 1) & this.oldMask) {
+        const x = old[2 * i + 1]!;
+        if (x === 0) break;
+        if (x === v) {
+          old[2 * i + 1] = DELETED;
+          return;
+        }
       }
     }
-    slots[i] = 0;
+    const slots = this.slots;
+    const mask = this.mask;
+    let i = h & mask;
+    while (slots[2 * i + 1] !== v) {
+      if (slots[2 * i + 1] === 0) throw new Error('PrefixTable: key not in index');
+      i = (i + 1) & mask;
+    }
+    slots[2 * i + 1] = DELETED;
+    this.used4--;
+    this.tombs4++;
   }
 }
 
@@ -200,6 +326,7 @@ export const C_GONE = 1; // withdrawn; kept until the decision has seen it (old 
 export const C_MP = 2; // in the current best/multipath set (the best has it too)
 export const C_STALE_GR = 4; // RFC 4724 helper: from a restarting peer, not yet refreshed
 export const C_STALE_RR = 8; // RFC 7313: between BoRR and EoRR, not yet refreshed
+export const C_FREE = 16; // on the free list
 
 export class Candidates {
   prefix: Int32Array;
@@ -219,7 +346,9 @@ export class Candidates {
   private high = 0;
   live = 0;
 
-  constructor(initial = 1024) {
+  // 1280, not 1024: with one path per prefix, growing at the same counts as PrefixTable (1024 *
+  // 1.5^k) would put both 1.5x copies (tens of MB at 1M routes) into the same drain/handle call.
+  constructor(initial = 1280) {
     this.prefix = new Int32Array(initial);
     this.peer = new Uint16Array(initial);
     this.attr = new Int32Array(initial);
@@ -240,11 +369,41 @@ export class Candidates {
 
   free(s: number): void {
     this.live--;
-    this.flags[s] = 0;
+    this.flags[s] = C_FREE;
     this.attr[s] = -1;
     if (this.attrIn.length > 0) this.attrIn[s] = -1;
     this.next[s] = this.freeHead;
     this.freeHead = s;
+  }
+
+  /** Slots ever handed out: [0, high) holds every live slot. */
+  get highWater(): number {
+    return this.high;
+  }
+
+  /**
+   * The Adj-RIB-In entry of (`peer`, `pathId`) in the candidate list starting at `head`: the slot
+   * not yet withdrawn (C_GONE slots are history kept for the change stream), or -1.
+   */
+  findInList(head: number, peer: number, pathId: number): number {
+    const next = this.next;
+    const pr = this.peer;
+    const fl = this.flags;
+    if (this.pathId.length === 0) {
+      if (pathId !== 0) return -1;
+      for (let s = head; s >= 0; s = next[s]!) if (pr[s] === peer && (fl[s]! & C_GONE) === 0) return s;
+      return -1;
+    }
+    for (let s = head; s >= 0; s = next[s]!) if (pr[s] === peer && (fl[s]! & C_GONE) === 0 && this.pathId[s] === pathId) return s;
+    return -1;
+  }
+
+  /** Every Adj-RIB-In entry (live, not withdrawn) of a peer, in slot order. */
+  forEachOfPeer(peer: number, fn: (slot: number) => void): void {
+    const pr = this.peer;
+    const fl = this.flags;
+    const n = this.high;
+    for (let s = 0; s < n; s++) if (pr[s] === peer && (fl[s]! & (C_GONE | C_FREE)) === 0) fn(s);
   }
 
   getPathId(s: number): number {
@@ -288,100 +447,5 @@ export class Candidates {
     const f = new Uint8Array(n);
     f.set(this.flags);
     this.flags = f;
-  }
-}
-
-/** One peer's Adj-RIB-In index: (prefix id, path id) -> candidate slot. */
-export class PeerIndex {
-  slots: Int32Array;
-  private mask: number;
-  size = 0;
-  count4 = 0;
-  count6 = 0;
-
-  constructor(private readonly c: Candidates, initial = 16) {
-    this.slots = new Int32Array(initial);
-    this.mask = initial - 1;
-  }
-
-  find(prefixId: number, pathId: number): number {
-    const c = this.c;
-    const mask = this.mask;
-    let i = hashPair(prefixId, pathId) & mask;
-    for (;;) {
-      const v = this.slots[i]!;
-      if (v === 0) return -1;
-      if (c.prefix[v - 1] === prefixId && c.getPathId(v - 1) === pathId) return v - 1;
-      i = (i + 1) & mask;
-    }
-  }
-
-  /** Insert a slot whose (prefix, pathId) is not present. */
-  insert(slot: number, v4: boolean): void {
-    if ((this.size + 1) * 4 > this.slots.length * 3) this.rehash(this.slots.length * 2);
-    const mask = this.mask;
-    let i = hashPair(this.c.prefix[slot]!, this.c.getPathId(slot)) & mask;
-    while (this.slots[i] !== 0) i = (i + 1) & mask;
-    this.slots[i] = slot + 1;
-    this.size++;
-    if (v4) this.count4++;
-    else this.count6++;
-  }
-
-  /** Point the entry for `oldSlot`'s key at `newSlot` (same key). */
-  replace(oldSlot: number, newSlot: number): void {
-    const mask = this.mask;
-    let i = hashPair(this.c.prefix[oldSlot]!, this.c.getPathId(oldSlot)) & mask;
-    while (this.slots[i] !== oldSlot + 1) i = (i + 1) & mask;
-    this.slots[i] = newSlot + 1;
-  }
-
-  remove(slot: number, v4: boolean): void {
-    const c = this.c;
-    const slots = this.slots;
-    const mask = this.mask;
-    let i = hashPair(c.prefix[slot]!, c.getPathId(slot)) & mask;
-    while (slots[i] !== slot + 1) {
-      if (slots[i] === 0) throw new Error('PeerIndex.remove: slot not indexed');
-      i = (i + 1) & mask;
-    }
-    let j = i;
-    for (;;) {
-      j = (j + 1) & mask;
-      const v = slots[j]!;
-      if (v === 0) break;
-      const h = hashPair(c.prefix[v - 1]!, c.getPathId(v - 1)) & mask;
-      if (j > i ? h <= i || h > j : h <= i && h > j) {
-        slots[i] = v;
-        i = j;
-      }
-    }
-    slots[i] = 0;
-    this.size--;
-    if (v4) this.count4--;
-    else this.count6--;
-  }
-
-  /** Every slot, in table order. */
-  forEach(fn: (slot: number) => void): void {
-    const s = this.slots;
-    for (let i = 0; i < s.length; i++) {
-      const v = s[i]!;
-      if (v !== 0) fn(v - 1);
-    }
-  }
-
-  private rehash(size: number): void {
-    const old = this.slots;
-    this.slots = new Int32Array(size);
-    this.mask = size - 1;
-    const mask = this.mask;
-    for (let k = 0; k < old.length; k++) {
-      const v = old[k]!;
-      if (v === 0) continue;
-      let i = hashPair(this.c.prefix[v - 1]!, this.c.getPathId(v - 1)) & mask;
-      while (this.slots[i] !== 0) i = (i + 1) & mask;
-      this.slots[i] = v;
-    }
   }
 }
