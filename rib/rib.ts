@@ -50,6 +50,8 @@ const LOCAL = 0;
 interface OutState {
   /** prefix id -> out set id + 1 (non-ADD-PATH). */
   adv: Int32Array;
+  /** Prefixes advertised in `adv` (BIRD's "exported" count, without a walk). */
+  nAdv: number;
   /** ADD-PATH send: prefix id -> (path id -> out set id). */
   readonly ap: Map<number, Map<number, number>> | null;
   apPending: Map<number, number>;
@@ -160,6 +162,8 @@ export class Rib {
   private readonly pt = new PrefixTable();
   private readonly c = new Candidates();
   private readonly peers: PeerState[] = [];
+  /** Loc-RIB bests per peer index (BIRD's "preferred" count), kept by the decision process. */
+  private preferred: number[] = [];
   private readonly peerById = new Map<string, PeerState>();
   private queue = new Int32Array(1024);
   private qHead = 0;
@@ -216,6 +220,22 @@ export class Rib {
   /** RFC 4724 §4.1: while true, advertise the R bit and defer selection. */
   restartState(): { readonly restarting: boolean; readonly deferring: boolean } {
     return { restarting: this.opts.restart !== undefined, deferring: this.deferring };
+  }
+
+  /**
+   * BIRD's `Routes: N imported, N exported, N preferred` for one peer, from counters (no walk:
+   * status and metrics ask for it often, and a full table has a million routes).
+   */
+  peerRouteCounts(peer: string): { readonly imported: number; readonly exported: number; readonly preferred: number } {
+    const p = this.peerById.get(peer);
+    if (p === undefined) return { imported: 0, exported: 0, preferred: 0 };
+    const o = p.out;
+    let exported = 0;
+    if (o !== null) {
+      if (o.ap === null) exported = o.nAdv;
+      else for (const m of o.ap.values()) exported += m.size;
+    }
+    return { imported: p.count4 + p.count6, exported, preferred: this.preferred[p.idx] ?? 0 };
   }
 
   stats(): RibStats {
@@ -445,6 +465,7 @@ export class Rib {
   private newOut(cfg: PeerConfig): OutState {
     return {
       adv: new Int32Array(cfg.addPathSend.length > 0 ? 0 : this.pt.capacity),
+      nAdv: 0,
       ap: cfg.addPathSend.length > 0 ? new Map() : null,
       apPending: new Map(),
       pend: new Int32Array(256),
@@ -905,6 +926,11 @@ export class Rib {
         else for (const s of mp) c.flags[s]! |= C_MP;
       }
       pt.best[id] = newBest;
+      if (oldBest >= 0) this.preferred[c.peer[oldBest]!]!--;
+      if (newBest >= 0) {
+        const pi = c.peer[newBest]!;
+        this.preferred[pi] = (this.preferred[pi] ?? 0) + 1;
+      }
     }
     // The change stream: every Adj-RIB-Out, then the kernel.
     for (const p of this.peers) {
@@ -1079,6 +1105,8 @@ export class Rib {
         return;
       }
       if (cur >= 0) this.attrs.unrefId(cur);
+      if (cur < 0 && next >= 0) o.nAdv++;
+      else if (cur >= 0 && next < 0) o.nAdv--;
       o.adv[id] = next + 1;
       this.markPending(o, id);
       return;

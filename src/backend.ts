@@ -124,7 +124,7 @@ export class DaemonBackend implements ControlBackend {
     const c = st.counters;
     const local = e.peer.session.config.capabilities.map(capabilityName);
     const peerCaps = neg?.peerCapabilities.map(capabilityName) ?? [];
-    const routes = this.routeCounts(n.address);
+    const routes = this.d.rib.peerRouteCounts(n.address);
     return {
       name: n.name,
       address: n.address,
@@ -172,17 +172,6 @@ export class DaemonBackend implements ControlBackend {
       importUpdates: { received: 0, rejected: 0, filtered: 0, ignored: 0, accepted: 0 },
       importWithdraws: { received: 0, rejected: 0, filtered: 0, ignored: 0, accepted: 0 },
     };
-  }
-
-  /** Imported / exported / preferred counts for BIRD's `Routes:` line. */
-  private routeCounts(peer: string): { imported: number; exported: number; preferred: number } {
-    let imported = 0;
-    for (const paths of this.d.rib.adjRibIn(peer).values()) imported += paths.length;
-    let preferred = 0;
-    this.d.rib.forEachBest((_p, _b, from) => {
-      if (from === peer) preferred++;
-    });
-    return { imported, exported: this.d.rib.adjRibOut(peer).size, preferred };
   }
 
   private peerName(id: string): { from: string; peerAddress: string | null } {
