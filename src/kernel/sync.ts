@@ -18,6 +18,8 @@ import { formatPrefix } from '../../proto/prefix.js';
 import type { Prefix } from '../../proto/prefix.js';
 import type { KernelChange, KernelRoute } from '../../rib/kernel-types.js';
 import { ERRNO } from './constants.js';
+// Retry deadlines must survive wall-clock steps (see session/clock.ts).
+import { monotonicEpochMs } from '../session/clock.js';
 import { defaultPriority, fibRouteMatches } from './fib.js';
 import type { Fib, FibEvent, FibRoute, FibWrite } from './fib.js';
 
@@ -270,7 +272,7 @@ export class KernelSync {
   /** Per-prefix view for `bgpctl show kernel`: every prefix desired or installed. */
   entries(): KernelEntryStatus[] {
     const out: KernelEntryStatus[] = [];
-    const now = Date.now();
+    const now = monotonicEpochMs();
     const seen = new Set<Prefix>();
     for (const p of [...this.desired.keys(), ...this.installed.keys()]) {
       if (seen.has(p)) continue;
@@ -383,7 +385,7 @@ export class KernelSync {
   }
 
   private async writeRound(): Promise<void> {
-    const now = Date.now();
+    const now = monotonicEpochMs();
     const writes: FibWrite[] = [];
     const prefixes: Prefix[] = [];
     const intents: (KernelRoute | null)[] = [];
@@ -445,7 +447,7 @@ export class KernelSync {
     const prev = this.failures.get(p);
     const attempts = (prev?.attempts ?? 0) + 1;
     const backoff = Math.min(this.retryMaxMs, this.retryInitialMs * 2 ** Math.min(attempts - 1, 30));
-    const now = Date.now();
+    const now = monotonicEpochMs();
     this.failures.set(p, { error, errno, attempts, since: prev?.since ?? now, retryAt: now + backoff });
     // Log the first failure and then at powers of two, so a stuck route does not flood the log.
     if ((attempts & (attempts - 1)) === 0) {
@@ -463,11 +465,11 @@ export class KernelSync {
     if (this.retryTimer !== null) clearTimeout(this.retryTimer);
     this.retryTimer = setTimeout(() => {
       this.retryTimer = null;
-      const now = Date.now();
+      const now = monotonicEpochMs();
       for (const [p, f] of this.failures) if (f.retryAt <= now) this.dirty.add(p);
       this.armRetry();
       this.kick(0);
-    }, Math.max(0, next - Date.now()));
+    }, Math.max(0, next - monotonicEpochMs()));
     this.retryTimer.unref();
   }
 

@@ -13,9 +13,20 @@ export interface Clock {
   clearTimeout(handle: TimerHandle): void;
 }
 
+/**
+ * Epoch milliseconds that never jump: the wall clock read once at process start, advanced by the
+ * monotonic clock. Timer deadlines are computed from `now()`, so `Date.now()` here would let a
+ * wall-clock step (NTP, `date -s`, a VM resume) stall every timer — a step back of an hour
+ * re-armed each keepalive for an hour and the peers' hold timers expired — or fire them early.
+ */
+const EPOCH_AT_START = Date.now() - performance.now();
+export function monotonicEpochMs(): number {
+  return Math.round(EPOCH_AT_START + performance.now());
+}
+
 /** The real clock. Timers are unref'd: a pending keepalive alone must not keep the daemon alive. */
 export const realClock: Clock = {
-  now: () => Date.now(),
+  now: monotonicEpochMs,
   setTimeout(fn, ms) {
     const h = setTimeout(fn, Math.max(0, ms));
     h.unref();
