@@ -142,7 +142,13 @@ if (await requireLab(t, ['bird2', 'gobgp', 'tshark'])) {
         const fromPeer = (await caps.get(s)!.notifications()).filter((n) => n.src === s.peerAddr);
         t.same(fromPeer, [], `${s.name} sent no NOTIFICATION`);
       }
-      // BIRD's side: what its log says it received (BIRD's wording of the Cease subcode).
+      // BIRD's side: what its log says it received (BIRD's wording of the Cease subcode). BIRD
+      // writes the line when it processes the NOTIFICATION, which on a loaded machine can trail
+      // wren's view of the reset: give it a few seconds before reading.
+      for (const [s, n] of birdBefore) {
+        if (!(ex.reset.includes(s) || (ex.removed ?? []).includes(s))) continue;
+        await waitFor(() => (birdReceived(s).length > n ? true : undefined), { timeoutMs: 10_000, intervalMs: 100, what: `BIRD on ${s.name} logs the NOTIFICATION` }).catch(() => undefined);
+      }
       for (const [s, n] of birdBefore) {
         const got = birdReceived(s).slice(n);
         if (ex.reset.includes(s) || (ex.removed ?? []).includes(s)) {
