@@ -151,6 +151,9 @@ export interface RibStats {
   readonly attrSets: number;
   readonly attrRefs: number;
   readonly queued: number;
+  /** Prefixes with a best path in the Loc-RIB, per family (kept by the decision process). */
+  readonly bestV4: number;
+  readonly bestV6: number;
 }
 
 function emptyOutput(): { updates: PeerUpdate[]; kernel: KernelChange[]; actions: RibAction[]; more: boolean } {
@@ -164,6 +167,8 @@ export class Rib {
   private readonly peers: PeerState[] = [];
   /** Loc-RIB bests per peer index (BIRD's "preferred" count), kept by the decision process. */
   private preferred: number[] = [];
+  private best4 = 0;
+  private best6 = 0;
   private readonly peerById = new Map<string, PeerState>();
   private queue = new Int32Array(1024);
   private qHead = 0;
@@ -240,7 +245,7 @@ export class Rib {
 
   stats(): RibStats {
     const a = this.attrs.counts();
-    return { prefixes: this.pt.size, candidates: this.c.live, attrSets: a.sets, attrRefs: a.refs, queued: this.qTail - this.qHead };
+    return { prefixes: this.pt.size, candidates: this.c.live, attrSets: a.sets, attrRefs: a.refs, queued: this.qTail - this.qHead, bestV4: this.best4, bestV6: this.best6 };
   }
 
   /** Loc-RIB best for a prefix, with every candidate and why it won or lost (`bgpctl show routes PREFIX`). */
@@ -926,6 +931,11 @@ export class Rib {
         else for (const s of mp) c.flags[s]! |= C_MP;
       }
       pt.best[id] = newBest;
+      if ((oldBest < 0) !== (newBest < 0)) {
+        const d = newBest >= 0 ? 1 : -1;
+        if (typeof prefix === 'number') this.best4 += d;
+        else this.best6 += d;
+      }
       if (oldBest >= 0) this.preferred[c.peer[oldBest]!]!--;
       if (newBest >= 0) {
         const pi = c.peer[newBest]!;

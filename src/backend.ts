@@ -86,12 +86,11 @@ export class DaemonBackend implements ControlBackend {
   status(): DaemonStatus {
     const d = this.d;
     const rs = d.rib.restartState();
-    let v4 = 0;
-    let v6 = 0;
-    d.rib.forEachBest((p) => {
-      if (typeof p === 'number') v4++;
-      else v6++;
-    });
+    // Counters kept by the RIB: status and metrics are asked for often, and a walk of a full
+    // table per call would stall the event loop.
+    const rs4 = d.rib.stats();
+    const v4 = rs4.bestV4;
+    const v6 = rs4.bestV6;
     return {
       version: d.version,
       routerId: d.config.routerId,

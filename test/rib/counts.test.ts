@@ -38,6 +38,11 @@ t.test('counters equal a walk of the tables, step by step', async (t) => {
   const check = (what: string) => {
     drainAll(rib);
     for (const p of peers) t.same(rib.peerRouteCounts(p.id), walked(rib, p.id), `${what}: ${p.id}`);
+    let bests = 0;
+    rib.forEachBest(() => {
+      bests++;
+    });
+    t.equal(rib.stats().bestV4, bests, `${what}: the best-path counter equals a walk`);
   };
   for (let step = 0; step < 40; step++) {
     const p = peers[rnd(peers.length)]!;
