@@ -73,6 +73,8 @@ export function peerOptionsFor(config: Config, n: Neighbor, flags: SessionFlags)
     address: n.address,
     port: n.port,
     ...(source === undefined ? {} : { localAddress: source }),
+    ...(n.password === undefined || n.password === '' ? {} : { password: n.password }),
+    ...(n.ttlSecurityHops === undefined ? {} : { ttlSecurityHops: n.ttlSecurityHops }),
     config: sessionConfigFor(config, n, flags),
   };
 }

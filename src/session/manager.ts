@@ -4,6 +4,18 @@
  * anything else at once — destroyed before a single BGP byte, with no effect on any session
  * (RFC 4271 §8.2.1: connections are accepted for configured peers only). Re-emits every peer's
  * events to the daemon.
+ *
+ * TCP MD5 (RFC 2385): every peer with a password has its key on each listening socket that can
+ * accept it, from addPeer until removePeer (a reload that changes the password removes and adds
+ * the peer, so the key follows). The kernel demands a signature only from keyed addresses, so
+ * peers without a password share the same sockets. Established sessions keep the key their
+ * socket inherited at accept; removing it from the listener does not touch them.
+ *
+ * GTSM (RFC 5082): while any peer has ttl-security, the listeners send with TTL 255 (as BIRD's
+ * listening socket always does), since the SYN-ACK leaves before we know the connection's peer
+ * and a GTSM peer drops one with a lower TTL. The accepted socket then gets its peer's own
+ * settings: TTL 255 and the minimum TTL for a GTSM peer (Peer.accept), the listener's original
+ * TTL back for any other.
  */
 import net from 'node:net';
 import { CeaseSubcode } from '../../proto/errors.js';
@@ -11,6 +23,9 @@ import type { Clock } from './clock.js';
 import type { SessionLogger } from './logger.js';
 import { Peer } from './peer.js';
 import type { PeerEventName, PeerEvents, PeerOptions } from './peer.js';
+import { GTSM_TTL, hasPassword, listenerFamilies, listenerTakesPeer, setListenerKey } from './security.js';
+import { getHopOptions, setTtl } from '../native.js';
+import type { ListenerFamilies } from './security.js';
 
 export interface ListenEndpoint {
   readonly address: string;
@@ -39,6 +54,14 @@ export class SessionManager {
   private readonly opts: SessionManagerOptions;
   private readonly peers = new Map<string, Peer>();
   private readonly servers: net.Server[] = [];
+  /** What each server accepts (same order as `servers`), for placing MD5 keys. */
+  private readonly serverFamilies = new Map<net.Server, ListenerFamilies>();
+  /** MD5 keys on the listeners, by normalized peer address. */
+  private readonly md5Keys = new Map<string, string>();
+  /** Peers with ttl-security, by normalized address. */
+  private readonly gtsmPeers = new Set<string>();
+  /** Listeners switched to TTL 255 for GTSM, with the TTL they had before. */
+  private readonly listenerTtl = new Map<net.Server, number>();
   private readonly listeners: { [K in PeerEventName]: Listener<K>[] } = {
     stateChange: [],
     established: [],
@@ -67,16 +90,21 @@ export class SessionManager {
   async listen(): Promise<void> {
     try {
       for (const ep of this.opts.listen) {
-        const server = net.createServer({ pauseOnConnect: true }, (sock) => this.onConnection(sock));
+        const server: net.Server = net.createServer({ pauseOnConnect: true }, (sock) => this.onConnection(server, sock));
         this.servers.push(server);
+        // ipv6Only keeps a `::1` / explicit v6 listener from claiming the v4 port too.
+        const ipv6Only = ep.address !== '::' && net.isIPv6(ep.address);
         await new Promise<void>((resolve, reject) => {
           server.once('error', reject);
-          // ipv6Only keeps a `::1` / explicit v6 listener from claiming the v4 port too.
-          server.listen({ host: ep.address, port: ep.port, ipv6Only: ep.address !== '::' && net.isIPv6(ep.address) }, () => {
+          server.listen({ host: ep.address, port: ep.port, ipv6Only }, () => {
             server.off('error', reject);
             resolve();
           });
         });
+        const fams = listenerFamilies(ep.address, ipv6Only);
+        this.serverFamilies.set(server, fams);
+        for (const [addr, password] of this.md5Keys) this.applyKey(server, fams, addr, password);
+        this.updateListenerTtl();
         server.on('error', (err) => this.opts.logger.error({ err: err.message }, 'listener error'));
       }
     } catch (e) {
@@ -109,7 +137,69 @@ export class SessionManager {
     peer.on('routeRefresh', (e) => this.forward('routeRefresh', e));
     peer.on('drain', (e) => this.forward('drain', e));
     this.peers.set(key, peer);
+    if (hasPassword(o)) this.setKey(key, o.password ?? '');
+    if (o.ttlSecurityHops !== undefined) {
+      this.gtsmPeers.add(key);
+      this.updateListenerTtl();
+    }
     return peer;
+  }
+
+  /** TTL 255 on the listeners while any peer has GTSM, their own TTL otherwise. */
+  private updateListenerTtl(): void {
+    const want = this.gtsmPeers.size > 0;
+    for (const s of this.servers) {
+      if (!this.serverFamilies.has(s)) continue; // not listening yet
+      try {
+        const old = this.listenerTtl.get(s);
+        if (want && old === undefined) {
+          const ttl = getHopOptions(s).ttl;
+          setTtl(s, GTSM_TTL);
+          this.listenerTtl.set(s, ttl);
+        } else if (!want && old !== undefined) {
+          setTtl(s, old);
+          this.listenerTtl.delete(s);
+        }
+      } catch (e) {
+        this.opts.logger.error({ err: e instanceof Error ? e.message : String(e) }, 'cannot set the listener TTL for ttl-security');
+      }
+    }
+  }
+
+  /** Peers with ttl-security (tests, status). */
+  gtsmAddresses(): string[] {
+    return [...this.gtsmPeers];
+  }
+
+  /** The peer addresses whose MD5 key is on the listeners (tests, status). */
+  md5KeyedAddresses(): string[] {
+    return [...this.md5Keys.keys()];
+  }
+
+  private setKey(address: string, password: string): void {
+    if (password === '') this.md5Keys.delete(address);
+    else this.md5Keys.set(address, password);
+    for (const s of this.servers) {
+      const fams = this.serverFamilies.get(s);
+      if (fams !== undefined) this.applyKey(s, fams, address, password);
+    }
+  }
+
+  /**
+   * One key on one listener. A failure (no addon, a kernel without TCP_MD5SIG) is logged, not
+   * thrown: that peer cannot connect to us, every other peer is unaffected.
+   */
+  private applyKey(server: net.Server, fams: ListenerFamilies, address: string, password: string): void {
+    if (!listenerTakesPeer(fams, address)) return;
+    try {
+      setListenerKey(server, address, password);
+    } catch (e) {
+      const a = server.address();
+      this.opts.logger.error(
+        { peer: address, listener: typeof a === 'object' && a !== null ? a.address : null, err: e instanceof Error ? e.message : String(e) },
+        password === '' ? 'cannot remove the TCP MD5 key from the listener' : 'cannot set the TCP MD5 key on the listener: the peer cannot connect to us',
+      );
+    }
   }
 
   /** Remove a peer: Cease / Peer De-configured (RFC 4486) and forget it. */
@@ -119,6 +209,8 @@ export class SessionManager {
     if (peer === undefined) return false;
     peer.stop(subcode);
     this.peers.delete(key);
+    if (this.md5Keys.has(key)) this.setKey(key, '');
+    if (this.gtsmPeers.delete(key)) this.updateListenerTtl();
     return true;
   }
 
@@ -130,7 +222,7 @@ export class SessionManager {
     return [...this.peers.values()];
   }
 
-  private onConnection(sock: net.Socket): void {
+  private onConnection(server: net.Server, sock: net.Socket): void {
     const remote = sock.remoteAddress === undefined ? '' : normalizeAddress(sock.remoteAddress);
     const peer = this.peers.get(remote);
     if (peer === undefined) {
@@ -139,12 +231,23 @@ export class SessionManager {
       sock.destroy();
       return;
     }
+    const listenerTtl = this.listenerTtl.get(server);
+    if (listenerTtl !== undefined && !this.gtsmPeers.has(remote)) {
+      // Inherited TTL 255 from a GTSM-serving listener: this peer gets the usual TTL back.
+      try {
+        setTtl(sock, listenerTtl);
+      } catch (e) {
+        this.opts.logger.warn({ peer: remote, err: e instanceof Error ? e.message : String(e) }, 'cannot restore the TTL of an accepted connection');
+      }
+    }
     sock.resume();
     peer.accept(sock);
   }
 
   private async closeServers(): Promise<void> {
     const servers = this.servers.splice(0);
+    this.serverFamilies.clear();
+    this.listenerTtl.clear();
     await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
   }
 
@@ -158,6 +261,8 @@ export class SessionManager {
   async destroy(): Promise<void> {
     for (const p of this.peers.values()) p.destroy();
     this.peers.clear();
+    this.md5Keys.clear();
+    this.gtsmPeers.clear();
     await this.closeServers();
   }
 }

@@ -16,7 +16,7 @@
  * keepalives (OpenBGPD MSG_PROCESS_LIMIT).
  */
 import net from 'node:net';
-import type { Buffer } from 'node:buffer';
+import { Buffer } from 'node:buffer';
 import { MessageType } from '../../proto/constants.js';
 import { ErrorCode, OpenSubcode, isBgpError } from '../../proto/errors.js';
 import type { BgpError } from '../../proto/errors.js';
@@ -34,6 +34,8 @@ import { STATES, assertNever } from '../../fsm/types.js';
 import type { Action, DownReason, Event, Negotiated, SessionConfig, SessionState, State, TimerName } from '../../fsm/types.js';
 import type { Clock, TimerHandle } from './clock.js';
 import type { SessionLogger } from './logger.js';
+import { applyGtsm, needsNativeConnect, secureConnect } from './security.js';
+import type { PendingConnect } from './security.js';
 
 export interface PeerOptions {
   /** Display name (Calico's Mesh_10_160_105_7 style); defaults to the address. */
@@ -61,6 +63,13 @@ export interface PeerOptions {
   readonly sendHoldMs?: number;
   /** Queued output above this is a peer that is not reading: the session is closed at once (default 64 MiB). */
   readonly maxWriteBufferBytes?: number;
+  /**
+   * TCP MD5 key (RFC 2385). Outgoing connections then go through the native addon (key set
+   * before the SYN); the listener's key for this address is the SessionManager's job.
+   */
+  readonly password?: string;
+  /** GTSM (RFC 5082): the peer is at most this many hops away; TTL 255 out, minimum TTL 256 - hops in. */
+  readonly ttlSecurityHops?: number;
 }
 
 export interface PeerEvents {
@@ -86,6 +95,8 @@ interface TimerEntry {
 /** One TCP connection and its FSM. */
 class Conn {
   socket: net.Socket | null = null;
+  /** An outgoing connect running in the native addon (MD5 / GTSM), before there is a socket. */
+  pending: PendingConnect | null = null;
   readonly framer = new Framer();
   readonly timers = new Map<TimerName, TimerEntry>();
   rx: CodecContext = DEFAULT_CONTEXT;
@@ -281,7 +292,7 @@ export class Peer {
 
   /** The connection count (1 normally, 2 during a collision), for tests and `show neighbor`. */
   get connections(): number {
-    return (this.primary.socket !== null ? 1 : 0) + (this.secondary?.socket != null ? 1 : 0);
+    return (inFlight(this.primary) ? 1 : 0) + (this.secondary !== null && inFlight(this.secondary) ? 1 : 0);
   }
 
   // --- output for the RIB -------------------------------------------------------------------
@@ -301,6 +312,19 @@ export class Peer {
     const c = this.established();
     if (c === null || c.socket === null) return false;
     return this.write(c, buf, buf.length > 18 ? (buf[18] ?? 0) : 0);
+  }
+
+  /**
+   * Several pre-encoded messages in one socket write (one syscall instead of one per message:
+   * a route reflector sends a few small UPDATEs to each of hundreds of peers per RIB drain).
+   * Each message is still counted.
+   */
+  sendRawBatch(bufs: readonly Buffer[]): boolean {
+    if (bufs.length <= 1) return bufs.length === 1 ? this.sendRaw(bufs[0]!) : true;
+    const c = this.established();
+    if (c === null || c.socket === null) return false;
+    for (const b of bufs) countOut(this.counters, b.length > 18 ? (b[18] ?? 0) : 0, b.length);
+    return this.push(c, Buffer.concat(bufs));
   }
 
   /** Bytes queued in the established socket's write buffer. */
@@ -337,7 +361,17 @@ export class Peer {
       socket.destroy();
       return false;
     }
-    if ((p.fsm.state === 'Active' || p.fsm.state === 'Connect') && p.socket === null) {
+    if (this.opts.ttlSecurityHops !== undefined) {
+      // GTSM before any byte is read (see security.ts for the window before this call).
+      try {
+        applyGtsm(socket, this.opts.ttlSecurityHops);
+      } catch (e) {
+        this.log.error({ peer: this.name, err: e instanceof Error ? e.message : String(e) }, 'cannot set ttl-security on an accepted connection: refused');
+        socket.destroy();
+        return false;
+      }
+    }
+    if ((p.fsm.state === 'Active' || p.fsm.state === 'Connect') && !inFlight(p)) {
       // Nothing in flight: this connection becomes the peer's connection.
       p.direction = 'incoming';
       this.attach(p, socket);
@@ -444,10 +478,10 @@ export class Peer {
       // is gone (the FSM's OpenSent + TcpConnectionFails goes to Active, not Idle) it must not live
       // on: its ConnectRetryTimer would open a third, outgoing connection next to an Established
       // session, which a GR-capable peer takes for our restart.
-      if (s.fsm.state === 'Idle' || (s.socket === null && (s.fsm.state === 'Active' || s.fsm.state === 'Connect'))) {
+      if (s.fsm.state === 'Idle' || (!inFlight(s) && (s.fsm.state === 'Active' || s.fsm.state === 'Connect'))) {
         this.secondary = null;
         this.discard(s);
-      } else if (this.primary.fsm.state === 'Idle' || (this.primary.socket === null && STATE_RANK[s.fsm.state] >= STATE_RANK.OpenSent)) {
+      } else if (this.primary.fsm.state === 'Idle' || (!inFlight(this.primary) && STATE_RANK[s.fsm.state] >= STATE_RANK.OpenSent)) {
         // The primary failed (or its connection attempt did) while the second connection is
         // progressing: the second one carries the peer now.
         const old = this.primary;
@@ -488,6 +522,10 @@ export class Peer {
     this.closeSocket(c);
     c.direction = 'outgoing';
     const o = this.opts;
+    if (needsNativeConnect(o)) {
+      this.connectSecure(c);
+      return;
+    }
     const options: net.NetConnectOpts = { host: o.address, port: o.port };
     if (o.localAddress !== undefined) options.localAddress = o.localAddress;
     if (o.localPort !== undefined) options.localPort = o.localPort;
@@ -496,6 +534,40 @@ export class Peer {
     sock.once('connect', () => {
       if (c.socket === sock) this.fire(c, { type: 'Tcp_CR_Acked' });
     });
+  }
+
+  /**
+   * Outgoing connection with TCP MD5 and/or GTSM: the addon sets the options before the SYN and
+   * hands back a connected fd. Failures take the same path as a node:net socket's error + close
+   * (TcpConnectionFails with the strerror wording: "Socket: Connection refused").
+   */
+  private connectSecure(c: Conn): void {
+    const o = this.opts;
+    const pending = secureConnect(
+      {
+        address: o.address,
+        port: o.port,
+        ...(o.localAddress !== undefined ? { localAddress: o.localAddress } : {}),
+        ...(o.localPort !== undefined ? { localPort: o.localPort } : {}),
+        ...(o.password !== undefined ? { password: o.password } : {}),
+        ...(o.ttlSecurityHops !== undefined ? { ttlSecurityHops: o.ttlSecurityHops } : {}),
+      },
+      (err, sock) => {
+        if (c.pending !== pending) {
+          sock?.destroy();
+          return;
+        }
+        c.pending = null;
+        if (err !== null || sock === undefined) {
+          this.log.debug({ peer: this.name, err: err?.message }, 'connect failed');
+          this.fire(c, { type: 'TcpConnectionFails', error: socketErrorText(err) });
+          return;
+        }
+        this.attach(c, sock);
+        this.fire(c, { type: 'Tcp_CR_Acked' });
+      },
+    );
+    c.pending = pending;
   }
 
   private attach(c: Conn, sock: net.Socket): void {
@@ -527,9 +599,15 @@ export class Peer {
   }
 
   private write(c: Conn, buf: Buffer, type: number): boolean {
+    if (c.socket === null) return false;
+    countOut(this.counters, type, buf.length);
+    return this.push(c, buf);
+  }
+
+  /** Write counted bytes, with the send-hold / stuck-peer checks of a blocked socket. */
+  private push(c: Conn, buf: Buffer): boolean {
     const sock = c.socket;
     if (sock === null) return false;
-    countOut(this.counters, type, buf.length);
     const ok = sock.write(buf);
     if (!ok) {
       this.writeBlocked = true;
@@ -575,6 +653,10 @@ export class Peer {
 
   private closeSocket(c: Conn): void {
     this.stopSendHold(c);
+    if (c.pending !== null) {
+      c.pending.cancel();
+      c.pending = null;
+    }
     const sock = c.socket;
     if (sock === null) return;
     c.socket = null;
@@ -749,6 +831,11 @@ export class Peer {
     for (const e of c.timers.values()) this.clock.clearTimeout(e.handle);
     c.timers.clear();
   }
+}
+
+/** A connection has a socket or a connect in progress (node:net sockets exist while connecting). */
+function inFlight(c: Conn): boolean {
+  return c.socket !== null || c.pending !== null;
 }
 
 function messageTypeOf(m: Message): number {

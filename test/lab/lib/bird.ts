@@ -61,6 +61,9 @@ function bgpSessionLines(cfg: SpeakerConfig, n: NeighborConfig): string[] {
   if (n.gracefulRestart !== undefined) lines.push(`graceful restart ${n.gracefulRestart ? 'on' : 'off'};`);
   if (n.restartTime !== undefined) lines.push(`graceful restart time ${n.restartTime};`);
   if (n.password !== undefined) lines.push(`password "${n.password}";`);
+  if (n.multihop !== undefined) lines.push(`multihop ${n.multihop};`);
+  // BIRD's minimum TTL is 256 - multihop (1 without it): ttlSecurity > 1 needs multihop as well.
+  if (n.ttlSecurity !== undefined) lines.push('ttl security on;');
   return lines;
 }
 

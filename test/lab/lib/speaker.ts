@@ -60,6 +60,13 @@ export interface NeighborConfig {
   readonly addPath?: AddPathMode;
   /** TCP MD5 password. */
   readonly password?: string;
+  /**
+   * GTSM (RFC 5082): send TTL 255, accept only packets from at most this many hops (1 = direct).
+   * wren: `ttl-security: N`; BIRD: `ttl security on` (hops from `multihop`, else 1).
+   */
+  readonly ttlSecurity?: number;
+  /** BIRD: `multihop N` (an eBGP neighbor that is not directly connected). */
+  readonly multihop?: number;
   /** Source address of the session (default: the speaker's listen address of that family, if any). */
   readonly localAddress?: string;
   /** Set this speaker's own address as next hop on routes sent to this neighbor. */

@@ -77,6 +77,7 @@ export class WrenSpeaker extends Speaker {
         ...(n.routeReflectorClient === true ? { 'route-reflector-client': true } : {}),
         ...(n.addPath === undefined ? {} : { 'add-path': n.addPath }),
         ...(n.password === undefined ? {} : { password: n.password }),
+        ...(n.ttlSecurity === undefined ? {} : { 'ttl-security': n.ttlSecurity }),
         ...(n.localAddress === undefined ? {} : { 'source-address': n.localAddress }),
         ...(n.nextHopSelf === true ? { 'next-hop': 'self' } : {}),
         ...(n.gracefulRestart === undefined
