@@ -103,6 +103,13 @@ class Conn {
   tx: CodecContext = DEFAULT_CONTEXT;
   /** A batch continuation is queued on setImmediate. */
   scheduled = false;
+  /**
+   * Messages handled in the current event-loop turn. libuv reads a readable socket up to 32 times
+   * per poll (64 KiB each), so one turn brings many 'data' events: the batch limit must count
+   * across them, or a peer withdrawing a full table gets ~500 UPDATEs handled in one turn.
+   */
+  handledThisTurn = 0;
+  turnResetArmed = false;
   discarded = false;
   /** RFC 9687 Send Hold Timer, armed while the socket's write buffer is above its high-water mark. */
   sendHold: TimerHandle | null = null;
@@ -178,7 +185,7 @@ export class Peer {
     this.config = opts.config;
     this.clock = opts.clock;
     this.log = opts.logger;
-    this.batchSize = opts.batchSize ?? 64;
+    this.batchSize = opts.batchSize ?? 32;
     this.primary = new Conn(this.nextConnId++, 'outgoing', createSession(opts.config, this.clock.now()));
   }
 
@@ -671,9 +678,8 @@ export class Peer {
 
   /** Handle up to batchSize buffered messages, then yield to the event loop. */
   private drain(c: Conn): void {
-    let handled = 0;
     while (this.live(c) && c.socket !== null && !this.inputPaused) {
-      if (handled >= this.batchSize) {
+      if (c.handledThisTurn >= this.batchSize) {
         // Yield: pause the socket so the kernel buffer, not our heap, holds the rest.
         c.socket.pause();
         c.scheduled = true;
@@ -694,7 +700,15 @@ export class Peer {
         return;
       }
       if (frame === null) return;
-      handled++;
+      if (!c.turnResetArmed) {
+        c.turnResetArmed = true;
+        // Queued before any continuation below, so it runs first in the next check phase.
+        setImmediate(() => {
+          c.handledThisTurn = 0;
+          c.turnResetArmed = false;
+        });
+      }
+      c.handledThisTurn++;
       this.handleFrame(c, frame);
     }
   }

@@ -101,7 +101,9 @@ export class WrenSpeaker extends Speaker {
 
   async start(): Promise<void> {
     await this.writeConfig();
-    this.proc = this.host.spawn('node', ['--enable-source-maps', join(repoRoot(), 'dist/src/bgpd.js'), '-c', this.configFile], { name: 'wren' });
+    // WREN_NODE_FLAGS adds node flags that NODE_OPTIONS refuses (e.g. --cpu-prof) for profiling.
+    const flags = (process.env['WREN_NODE_FLAGS'] ?? '').split(/\s+/).filter((f) => f !== '');
+    this.proc = this.host.spawn('node', [...flags, '--enable-source-maps', join(repoRoot(), 'dist/src/bgpd.js'), '-c', this.configFile], { name: 'wren' });
     await waitFor(
       async () => {
         if (this.proc !== null && !this.proc.running) throw new Error(`bgpd exited: ${this.proc.output().slice(-3000)}`);
