@@ -274,6 +274,7 @@ export const configSpec = obj('wren bgpd configuration (/etc/bgpd/bgpd.conf).', 
     obj('Local control sockets.', {
       socket: withDefault(socketPath(), '/run/bgpd/bgpd.sock', 'bgpctl socket (JSON and text commands).'),
       'bird-socket': optional(socketPath(), "BIRD 1.6-compatible socket for birdc and calicoctl node status, e.g. /var/run/calico/bird.ctl."),
+      'bird6-socket': optional(socketPath(), "BIRD 1.6-compatible socket for the IPv6 sessions (Calico runs bird6 on /var/run/calico/bird6.ctl), e.g. /var/run/calico/bird6.ctl."),
       'read-only-socket': optional(socketPath(), 'A second bgpctl socket that only accepts show commands; always mode 0666 (OpenBGPD bgpd -r).'),
       'socket-group': optional(group(), 'Group owning socket and bird-socket (name or numeric gid). Default: the daemon\'s group.'),
       'socket-mode': withDefault(fileMode(), '0660', 'Permission bits of socket and bird-socket, octal.'),

@@ -146,7 +146,7 @@ function checkRules(raw: RawConfig, ctx: Ctx, lineOf: (path: Path) => number): v
   const control = raw.control;
   if (control !== undefined) {
     const seen = new Map<string, string>();
-    for (const k of ['socket', 'bird-socket', 'read-only-socket'] as const) {
+    for (const k of ['socket', 'bird-socket', 'bird6-socket', 'read-only-socket'] as const) {
       const v = control[k];
       if (v === undefined) continue;
       const other = seen.get(v);
@@ -402,6 +402,7 @@ function normalise(raw: RawConfig): Config {
     control: {
       socket: control.socket,
       ...(control['bird-socket'] === undefined ? {} : { birdSocket: control['bird-socket'] }),
+      ...(control['bird6-socket'] === undefined ? {} : { bird6Socket: control['bird6-socket'] }),
       ...(control['read-only-socket'] === undefined ? {} : { readOnlySocket: control['read-only-socket'] }),
       ...(control['socket-group'] === undefined ? {} : { socketGroup: control['socket-group'] }),
       socketMode: control['socket-mode'],

@@ -52,6 +52,8 @@ export interface Endpoint {
 export interface ControlConfig {
   readonly socket: string;
   readonly birdSocket?: string;
+  /** BIRD-compatible socket for the IPv6 sessions (calico's bird6.ctl) */
+  readonly bird6Socket?: string;
   readonly readOnlySocket?: string;
   readonly socketGroup?: string;
   /** permission bits of `socket` and `bird-socket`; the read-only socket is always 0666 */

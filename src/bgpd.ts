@@ -87,6 +87,10 @@ async function main(argv: readonly string[]): Promise<number> {
       const ro = await JsonSocketServer.listen({ path: config.control.readOnlySocket, backend, logger: controlLog, readOnly: true, mode: 0o666 });
       closers.push(() => ro.close());
     }
+    if (config.control.bird6Socket !== undefined) {
+      const bird6 = await BirdSocketServer.listen({ path: config.control.bird6Socket, backend, logger: controlLog, family: 'ipv6', mode: config.control.socketMode, ...(config.control.socketGroup === undefined ? {} : { group: config.control.socketGroup }) });
+      closers.push(() => bird6.close());
+    }
     if (config.control.birdSocket !== undefined) {
       const bird = await BirdSocketServer.listen({ path: config.control.birdSocket, backend, logger: controlLog, family: 'ipv4', mode: config.control.socketMode, ...(config.control.socketGroup === undefined ? {} : { group: config.control.socketGroup }) });
       closers.push(() => bird.close());

@@ -4,6 +4,8 @@ import t from 'tap';
 import { requireLab } from '../lab/lib/index.js';
 import { buildCluster, waitConverged, birdRoutes, expectedBirdRoutes, birdc } from '../lab/cluster.js';
 import { waitFor } from '../lab/lib/wait.js';
+import { run } from '../lab/lib/exec.js';
+import { join } from 'node:path';
 
 if (await requireLab(t, ['bird1'])) {
   t.test('mixed mesh: one wren node, two BIRD 1.6 nodes with Calico-style config', async (t) => {
@@ -80,5 +82,9 @@ if (await requireLab(t, ['bird2'])) {
     const table = (await n6!.wren!.ctlText(['show', 'neighbors'])).stdout;
     t.match(table, /IPv6 BGP status\n\+-+/, 'bgpctl shows an IPv6 section');
     t.match(table, /\| fd00:10:160:105::7 \| node-to-node mesh \| up {4}\|/);
+    // calicoctl reads the IPv6 table from bird6.ctl: BIRD's own client against wren's second socket.
+    const { stdout: p6 } = await run('birdc', ['-s', join(n6!.host.dir, 'bird6.ctl'), 'show', 'protocols']);
+    t.match(p6, /Mesh_fd00_10_160_105__7\s+BGP\s+master\s+up\s+\S+\s+Established/, 'birdc on bird6.ctl lists the IPv6 mesh session');
+    t.notMatch(p6, /Mesh_10_160_105_7/, 'and not the IPv4 one');
   });
 }

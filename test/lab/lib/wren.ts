@@ -60,7 +60,7 @@ export class WrenSpeaker extends Speaker {
       'node-address': this.opts.nodeAddress ?? `${c.listenAddress ?? c.routerId}/24`,
       ...(this.opts.nodeAddressV6 === undefined ? {} : { 'node-address-v6': this.opts.nodeAddressV6 }),
       listen: { address: c.listenAddress ?? '::', port: 179 },
-      control: { socket: this.socket, 'bird-socket': this.birdSocket },
+      control: { socket: this.socket, 'bird-socket': this.birdSocket, 'bird6-socket': join(this.dir, 'bird6.ctl') },
       log: { level: this.opts.logLevel ?? 'debug' },
       timers: { 'connect-retry': 1, 'connect-delay': 0, 'error-wait': { min: 1, max: 2 } },
       'graceful-restart': { enabled: true, 'restart-time': 120 },
