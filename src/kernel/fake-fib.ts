@@ -7,7 +7,7 @@
 import type { Prefix } from '../../proto/prefix.js';
 import type { KernelRoute } from '../../rib/kernel-types.js';
 import { ERRNO, RTPROT_BIRD, RT_TABLE_MAIN } from './constants.js';
-import { FIB_OK, defaultPriority, fibError } from './fib.js';
+import { FIB_OK, defaultPriority, fibError, installedForm } from './fib.js';
 import type { Fib, FibEvent, FibRoute, FibResult, FibWrite } from './fib.js';
 
 export interface FakeFibOptions {
@@ -86,7 +86,7 @@ export class FakeFib implements Fib {
     }
     if (w.exclusive && (this.routes.has(p) || this.foreign.has(p))) return fibError(ERRNO.EEXIST);
     if (!w.exclusive && this.foreign.has(p) && !this.routes.has(p)) this.foreign.delete(p);
-    this.routes.set(p, toFibRoute(w.route));
+    this.routes.set(p, installedForm(w.route));
     return FIB_OK;
   }
 
@@ -109,7 +109,7 @@ export class FakeFib implements Fib {
 
   /** Someone else installs a route with our protocol. */
   externalReplace(route: KernelRoute): void {
-    const r = toFibRoute(route);
+    const r = installedForm(route);
     this.routes.set(route.prefix, r);
     this.emit({ type: 'route-changed', route: r });
   }
@@ -119,13 +119,3 @@ export class FakeFib implements Fib {
   }
 }
 
-function toFibRoute(r: KernelRoute): FibRoute {
-  const priority = defaultPriority(r.prefix);
-  if (r.kind === 'blackhole') return { kind: 'blackhole', prefix: r.prefix, priority };
-  return {
-    kind: 'unicast',
-    prefix: r.prefix,
-    priority,
-    nextHops: r.nextHops.map((h) => ({ gateway: h.gateway, device: h.device ?? null, onlink: h.onlink })),
-  };
-}

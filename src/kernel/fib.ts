@@ -63,6 +63,18 @@ export function defaultPriority(prefix: Prefix): number {
   return typeof prefix === 'number' ? 0 : 1024;
 }
 
+/** What the kernel will show after a successful write of `r` (devices unresolved stay null). */
+export function installedForm(r: KernelRoute): FibRoute {
+  const priority = defaultPriority(r.prefix);
+  if (r.kind === 'blackhole') return { kind: 'blackhole', prefix: r.prefix, priority };
+  return {
+    kind: 'unicast',
+    prefix: r.prefix,
+    priority,
+    nextHops: r.nextHops.map((h) => ({ gateway: h.gateway, device: h.device ?? null, onlink: h.onlink })),
+  };
+}
+
 function hopKey(gateway: Address | null): string {
   return gateway === null ? '' : String(gateway);
 }

@@ -20,7 +20,7 @@ import type { KernelChange, KernelRoute } from '../../rib/kernel-types.js';
 import { ERRNO } from './constants.js';
 // Retry deadlines must survive wall-clock steps (see session/clock.ts).
 import { monotonicEpochMs } from '../session/clock.js';
-import { defaultPriority, fibRouteMatches } from './fib.js';
+import { defaultPriority, fibRouteMatches, installedForm } from './fib.js';
 import type { Fib, FibEvent, FibRoute, FibWrite } from './fib.js';
 
 /** The subset of pino's API kernel sync uses (object first, message second). */
@@ -96,17 +96,6 @@ export interface KernelSyncStatus {
 
 const NOOP_LOGGER: KernelLogger = { debug() {}, info() {}, warn() {}, error() {} };
 
-/** What the kernel will show after a successful write of `r` (devices unresolved stay null). */
-function asInstalled(r: KernelRoute): FibRoute {
-  const priority = defaultPriority(r.prefix);
-  if (r.kind === 'blackhole') return { kind: 'blackhole', prefix: r.prefix, priority };
-  return {
-    kind: 'unicast',
-    prefix: r.prefix,
-    priority,
-    nextHops: r.nextHops.map((h) => ({ gateway: h.gateway, device: h.device ?? null, onlink: h.onlink })),
-  };
-}
 
 export class KernelSync {
   private readonly fib: Fib;
@@ -422,7 +411,7 @@ export class KernelSync {
       const r = results[i]!;
       this.inflight.delete(p);
       if (r.ok) {
-        if (want !== null) this.installed.set(p, asInstalled(want));
+        if (want !== null) this.installed.set(p, installedForm(want));
         else this.installed.delete(p);
         const f = this.failures.get(p);
         if (f !== undefined) {
