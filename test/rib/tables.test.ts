@@ -220,7 +220,7 @@ t.test('RIB at scale: growth mid-stream, per-peer counts, peer down, id reuse, r
   rib.handle({ type: 'peerDown', peer: a.id, graceful: false }, 0);
   const gone = drainAll();
   t.equal(gone.kernel.filter((k) => k.route === null).length, ps.length);
-  t.same(rib.stats(), { prefixes: 0, candidates: 0, attrSets: 0, attrRefs: 0, queued: 0 });
+  t.same(rib.stats(), { prefixes: 0, candidates: 0, attrSets: 0, attrRefs: 0, queued: 0, bestV4: 0, bestV6: 0 });
   t.equal(rib.kernelSnapshot().length, 0);
 });
 
