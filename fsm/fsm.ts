@@ -462,6 +462,26 @@ function connectOrActive(t: Tx, e: Event, state: 'Connect' | 'Active'): Transiti
   }
 }
 
+/**
+ * Events 2, 8 and 10 once an OPEN has been sent (OpenSent, OpenConfirm, Established): the same
+ * NOTIFICATION and ConnectRetryCounter rule in all three states (RFC 4271 §8.2.2).
+ */
+function stopWithNotification(
+  t: Tx,
+  e: Extract<Event, { readonly type: 'ManualStop' | 'AutomaticStop' | 'HoldTimer_Expires' }>,
+): Transition {
+  switch (e.type) {
+    case 'ManualStop':
+      return toIdle(t, { notify: cease(e, CeaseSubcode.AdministrativeShutdown), counter: 'zero', reason: { type: 'manual' }, restart: false });
+    case 'AutomaticStop':
+      return toIdle(t, { notify: cease(e, 0), counter: 'increment', reason: automaticReason(e), restart: true });
+    case 'HoldTimer_Expires': {
+      const n = errorNotification(holdExpired());
+      return toIdle(t, { notify: n, counter: 'increment', reason: sentReason(n), restart: true });
+    }
+  }
+}
+
 /** RFC 4271 §8.2.2 OpenSent state. */
 function openSent(t: Tx, e: Event): Transition {
   switch (e.type) {
@@ -476,18 +496,10 @@ function openSent(t: Tx, e: Event): Transition {
     case 'Tcp_CR_Invalid':
       t.push({ type: 'reject' });
       return t.done();
-    case 'ManualStop': {
-      const n = cease(e, CeaseSubcode.AdministrativeShutdown);
-      return toIdle(t, { notify: n, counter: 'zero', reason: { type: 'manual' }, restart: false });
-    }
-    case 'AutomaticStop': {
-      const n = cease(e, 0);
-      return toIdle(t, { notify: n, counter: 'increment', reason: automaticReason(e), restart: true });
-    }
-    case 'HoldTimer_Expires': {
-      const n = errorNotification(holdExpired());
-      return toIdle(t, { notify: n, counter: 'increment', reason: sentReason(n), restart: true });
-    }
+    case 'ManualStop':
+    case 'AutomaticStop':
+    case 'HoldTimer_Expires':
+      return stopWithNotification(t, e);
     case 'TcpConnectionFails':
       t.stop('hold');
       t.push({ type: 'close' });
@@ -543,18 +555,10 @@ function openConfirm(t: Tx, e: Event): Transition {
     case 'Tcp_CR_Invalid':
       t.push({ type: 'reject' });
       return t.done();
-    case 'ManualStop': {
-      const n = cease(e, CeaseSubcode.AdministrativeShutdown);
-      return toIdle(t, { notify: n, counter: 'zero', reason: { type: 'manual' }, restart: false });
-    }
-    case 'AutomaticStop': {
-      const n = cease(e, 0);
-      return toIdle(t, { notify: n, counter: 'increment', reason: automaticReason(e), restart: true });
-    }
-    case 'HoldTimer_Expires': {
-      const n = errorNotification(holdExpired());
-      return toIdle(t, { notify: n, counter: 'increment', reason: sentReason(n), restart: true });
-    }
+    case 'ManualStop':
+    case 'AutomaticStop':
+    case 'HoldTimer_Expires':
+      return stopWithNotification(t, e);
     case 'KeepaliveTimer_Expires':
       t.send(KEEPALIVE_MESSAGE);
       t.set('keepalive', t.d.negotiated?.keepaliveSec ?? 0);
@@ -610,18 +614,10 @@ function established(t: Tx, e: Event): Transition {
     case 'Tcp_CR_Invalid':
       t.push({ type: 'reject' });
       return t.done();
-    case 'ManualStop': {
-      const n = cease(e, CeaseSubcode.AdministrativeShutdown);
-      return toIdle(t, { notify: n, counter: 'zero', reason: { type: 'manual' }, restart: false });
-    }
-    case 'AutomaticStop': {
-      const n = cease(e, 0);
-      return toIdle(t, { notify: n, counter: 'increment', reason: automaticReason(e), restart: true });
-    }
-    case 'HoldTimer_Expires': {
-      const n = errorNotification(holdExpired());
-      return toIdle(t, { notify: n, counter: 'increment', reason: sentReason(n), restart: true });
-    }
+    case 'ManualStop':
+    case 'AutomaticStop':
+    case 'HoldTimer_Expires':
+      return stopWithNotification(t, e);
     case 'KeepaliveTimer_Expires':
       t.send(KEEPALIVE_MESSAGE);
       if (holdSec > 0) t.set('keepalive', neg?.keepaliveSec ?? 0);
