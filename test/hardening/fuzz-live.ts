@@ -32,11 +32,17 @@ export interface LiveFuzzOptions {
   /** Fuzz peers in parallel (default 4): one waits out wren's error-wait while others send. */
   readonly peers?: number;
   readonly progress?: (line: string) => void;
+  /** Epoch ms: stop sending when past it (the report says timedOut). */
+  readonly deadline?: number;
+  /** Called with bgpd's pid once it runs (so a caller's last-resort timer can kill it). */
+  readonly onStart?: (pid: number) => void;
 }
 
 export interface Finding {
   readonly kind: 'unexpected-reset' | 'missed-reset' | 'wrong-notification' | 'control-timeout' | 'daemon-exit' | 'witness-down';
   readonly detail: string;
+  /** The index (0-based, in sending order) of the last input sent on that connection. */
+  readonly index?: number;
   /** The last inputs sent on that connection, hex, newest last. */
   readonly recent?: readonly string[];
   readonly ctx?: { readonly fourOctetAs: boolean; readonly addPath: boolean };
@@ -55,6 +61,10 @@ export interface LiveFuzzReport {
   readonly control: { readonly polls: number; readonly maxMs: number; readonly failures: number };
   readonly witness: { readonly sinceUnchanged: boolean; readonly routePresent: boolean; readonly state: string };
   readonly alive: boolean;
+  /** Stopped at the deadline before `count` inputs were sent. */
+  readonly timedOut: boolean;
+  /** Sessions configured on bgpd: the fuzz peers and the witness. */
+  readonly sessions: number;
   readonly findings: readonly Finding[];
 }
 
@@ -99,8 +109,14 @@ export async function runLiveFuzz(opts: LiveFuzzOptions): Promise<LiveFuzzReport
   const rss = { start: 0, warm: 0, max: 0, end: 0 };
   const control = { polls: 0, maxMs: 0, failures: 0 };
   let stop = false;
+  let timedOut = false;
+  const pastDeadline = (): boolean => {
+    if (opts.deadline !== undefined && Date.now() > opts.deadline) timedOut = true;
+    return timedOut;
+  };
   try {
     await wren.start();
+    opts.onStart?.(wren.pid);
     const target = (local: string) => ({ host: '127.0.0.1', port: wren.port, localAddress: local });
     // The witness: an ordinary peer with one route, which must never notice the fuzzing.
     const witness = await RawBgp.establish(() => RawBgp.tcp(target(WITNESS)), { asn: 65002, bgpId: '10.0.0.3', holdTimeSec: 9 });
@@ -164,7 +180,7 @@ export async function runLiveFuzz(opts: LiveFuzzOptions): Promise<LiveFuzzReport
 
     let lastReport = Date.now();
     const worker = async (addr: string): Promise<void> => {
-      while (!stop && sent < opts.count) {
+      while (!stop && sent < opts.count && !pastDeadline()) {
         const ctx = rng.pick(ctxs);
         const ctxDesc = { fourOctetAs: ctx.fourOctetAs, addPath: ctx.addPath.size > 0 };
         let conn: RawBgp;
@@ -178,17 +194,17 @@ export async function runLiveFuzz(opts: LiveFuzzOptions): Promise<LiveFuzzReport
         const recent: string[] = [];
         try {
           for (;;) {
-            if (stop || sent >= opts.count) break;
+            if (stop || sent >= opts.count || pastDeadline()) break;
             const wantFatal = rng.int(resetEvery) === 0;
             const { frame, v } = pick(ctx, wantFatal);
             recent.push(frame.toString('hex'));
             if (recent.length > 16) recent.shift();
             await conn.writeDrained(frame);
-            sent++;
+            const index = sent++;
             if (conn.notifications().length > 0 || !conn.isOpen) {
               await sleep(100);
               const n = conn.notifications()[0];
-              findings.push({ kind: 'unexpected-reset', detail: n === undefined ? 'connection closed without NOTIFICATION' : `NOTIFICATION ${n.code}/${n.subcode} data ${n.data ?? ''}`, recent: [...recent], ctx: ctxDesc });
+              findings.push({ kind: 'unexpected-reset', detail: n === undefined ? 'connection closed without NOTIFICATION' : `NOTIFICATION ${n.code}/${n.subcode} data ${n.data ?? ''}`, index, recent: [...recent], ctx: ctxDesc });
               break;
             }
             if (v.fatal) {
@@ -197,13 +213,13 @@ export async function runLiveFuzz(opts: LiveFuzzOptions): Promise<LiveFuzzReport
               try {
                 n = await conn.waitFor(() => conn.notifications()[0], 20_000, 'NOTIFICATION for a fatal input');
               } catch (e) {
-                findings.push({ kind: 'missed-reset', detail: `expected ${v.code}/${v.subcode}: ${e instanceof Error ? e.message : String(e)}`, recent: [...recent], ctx: ctxDesc });
+                findings.push({ kind: 'missed-reset', detail: `expected ${v.code}/${v.subcode}: ${e instanceof Error ? e.message : String(e)}`, index, recent: [...recent], ctx: ctxDesc });
                 break;
               }
               const key = `${n.code ?? '?'}/${n.subcode ?? '?'}`;
               notifications[key] = (notifications[key] ?? 0) + 1;
               if (n.code !== v.code || n.subcode !== v.subcode) {
-                findings.push({ kind: 'wrong-notification', detail: `expected ${v.code}/${v.subcode}, got ${key} data ${n.data ?? ''}`, recent: [...recent], ctx: ctxDesc });
+                findings.push({ kind: 'wrong-notification', detail: `expected ${v.code}/${v.subcode}, got ${key} data ${n.data ?? ''}`, index, recent: [...recent], ctx: ctxDesc });
               }
               break;
             }
@@ -254,6 +270,8 @@ export async function runLiveFuzz(opts: LiveFuzzOptions): Promise<LiveFuzzReport
       control,
       witness: { sinceUnchanged, routePresent, state },
       alive: wren.running,
+      timedOut,
+      sessions: nPeers + 1,
       findings,
     };
   } finally {

@@ -9,9 +9,11 @@
  * - a message decoded without error re-encodes, and re-decodes to the same encoding;
  * - RFC 6793 reconstruction never throws on what the decoder accepted;
  * - each message decodes within a time bound, and the heap stays flat.
+ * Input i of a run is a function of (seed, i) alone (inputAt), so a finding is reproduced from
+ * its seed and index, and a run splits across worker threads (fuzz-parallel.ts) without changing.
  */
 import { Buffer } from 'node:buffer';
-import process from 'node:process';
+import { getHeapStatistics } from 'node:v8';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { HEADER_LEN, MARKER_LEN } from '../../proto/constants.js';
@@ -23,8 +25,11 @@ import type { CodecContext } from '../../proto/types.js';
 import { Rng, genContext, genUpdate } from './gen.js';
 
 export interface Crasher {
+  /** The run's seed and the input's index: together they reproduce the input (inputAt). */
+  readonly seed: number;
   readonly index: number;
-  readonly kind: 'exception' | 'roundtrip' | 'slow';
+  /** 'hang': the input never returned (seen by fuzz-parallel.ts's watchdog, which killed its worker). */
+  readonly kind: 'exception' | 'roundtrip' | 'slow' | 'hang';
   readonly hex: string;
   readonly ctx: { fourOctetAs: boolean; extendedMessage: boolean; addPath: number[] };
   readonly error: string;
@@ -32,6 +37,8 @@ export interface Crasher {
 
 export interface FuzzReport {
   readonly seed: number;
+  /** Inputs start .. start + count - 1 were checked. */
+  readonly start: number;
   readonly count: number;
   readonly elapsedMs: number;
   /** Inputs decoded with no error at all. */
@@ -42,9 +49,19 @@ export interface FuzzReport {
   readonly thrown: Readonly<Record<string, number>>;
   readonly crashers: readonly Crasher[];
   readonly maxMsPerMessage: number;
+  /** Heap of this isolate after a GC (when --expose-gc), at the start, after 10% of the inputs (warm-up) and at the end. */
   readonly heapStartMiB: number;
+  readonly heapWarmMiB: number;
   readonly heapEndMiB: number;
   readonly heapMaxMiB: number;
+}
+
+/** Outcome counts of a (partial) run. */
+export interface FuzzTally {
+  readonly clean: number;
+  readonly softened: number;
+  readonly thrown: Readonly<Record<string, number>>;
+  readonly maxMsPerMessage: number;
 }
 
 export interface FuzzOptions {
@@ -54,7 +71,18 @@ export interface FuzzOptions {
   readonly corpus?: readonly string[];
   /** A message slower than this is reported as a crasher of kind 'slow'. */
   readonly slowMs?: number;
-  readonly progress?: (done: number, report: () => string) => void;
+  /** Every 65536 inputs, with this isolate's heap (MiB) and the outcomes so far. */
+  readonly progress?: (done: number, report: () => string, heapMiB: number, so: FuzzTally) => void;
+  /** The first input's index (default 0): input i is a function of (seed, i) alone. */
+  readonly start?: number;
+  /** Set to each input's index before it is made and checked, for a watchdog in another thread. */
+  readonly cursor?: { readonly array: Int32Array; readonly slot: number };
+  /** Called on each crasher as it is found. */
+  readonly onCrasher?: (c: Crasher) => void;
+  /** The settled heap (MiB) at the start, after warm-up (10% of the inputs) and at the end. */
+  readonly onHeap?: (phase: 'start' | 'warm' | 'end', heapMiB: number) => void;
+  /** Stop after this many crashers (default 100). */
+  readonly maxCrashers?: number;
 }
 
 const INTERESTING = [0x00, 0x01, 0x02, 0x03, 0x04, 0x0f, 0x10, 0x1f, 0x20, 0x21, 0x40, 0x50, 0x7f, 0x80, 0x81, 0x90, 0xc0, 0xe0, 0xf0, 0xff];
@@ -133,10 +161,6 @@ function errorKey(e: BgpError): string {
   return `${e.code}/${e.subcode}`;
 }
 
-function heapMiB(): number {
-  return process.memoryUsage().heapUsed / 1048576;
-}
-
 /**
  * Check one input against every oracle; returns a crasher description or null. Exported so that
  * crashers can be replayed in malformed.test.ts.
@@ -168,10 +192,16 @@ export function checkInput(frame: Buffer, ctx: CodecContext): { kind: Crasher['k
   }
 }
 
-export function runFuzz(opts: FuzzOptions): FuzzReport {
-  const rng = new Rng(opts.seed);
-  const slowMs = opts.slowMs ?? 50;
-  const seeds: { frame: Buffer; ctx: CodecContext }[] = [];
+/** A seed input: a frame and the session context it was made for. */
+export interface FuzzSeed {
+  readonly frame: Buffer;
+  readonly ctx: CodecContext;
+}
+
+/** The seed pool of a run: CORPUS_SIZE generated UPDATEs, then `corpus` (hex); a function of `seed` alone. */
+export function buildSeeds(seed: number, corpus: readonly string[] = []): FuzzSeed[] {
+  const rng = new Rng(seed);
+  const seeds: FuzzSeed[] = [];
   for (let i = 0; i < CORPUS_SIZE; i++) {
     const ctx = genContext(rng);
     try {
@@ -180,57 +210,114 @@ export function runFuzz(opts: FuzzOptions): FuzzReport {
       // a generated message over the size limit: skip it
     }
   }
-  for (const hex of opts.corpus ?? []) {
+  for (const hex of corpus) {
     const frame = expandHex(hex);
     if (frame.length >= HEADER_LEN) seeds.push({ frame, ctx: genContext(rng) });
   }
+  return seeds;
+}
+
+/** The Rng seed of input `index` of a run seeded `seed` (murmur3's finalizer over seed and index; distinct per index). */
+export function inputSeed(seed: number, index: number): number {
+  let h = ((seed >>> 0) ^ Math.imul(index + 1, 0x9e3779b1)) >>> 0;
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+/**
+ * Input `index` of a run: derived from (seed, index) alone, so any input is reproduced without
+ * replaying the ones before it, whichever worker ran it.
+ */
+export function inputAt(seeds: readonly FuzzSeed[], seed: number, index: number, corpusFrames: readonly Buffer[] = seeds.map((s) => s.frame)): FuzzSeed {
+  const rng = new Rng(inputSeed(seed, index));
+  const s = rng.pick(seeds);
+  // Half the time decode under another context than the one the seed was made for.
+  const ctx = rng.chance(0.5) ? s.ctx : genContext(rng);
+  return { frame: mutate(rng, s.frame, corpusFrames), ctx };
+}
+
+/** The heap of this isolate (a worker's own when run in a worker thread), MiB. */
+export function isolateHeapMiB(): number {
+  return getHeapStatistics().used_heap_size / 1048576;
+}
+
+function settledHeapMiB(): number {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (gc !== undefined) gc();
+  return isolateHeapMiB();
+}
+
+export function runFuzz(opts: FuzzOptions): FuzzReport {
+  const slowMs = opts.slowMs ?? 50;
+  const first = opts.start ?? 0;
+  const maxCrashers = opts.maxCrashers ?? 100;
+  const seeds = buildSeeds(opts.seed, opts.corpus);
   const corpusFrames = seeds.map((s) => s.frame);
   const thrown: Record<string, number> = {};
   const crashers: Crasher[] = [];
+  const found = (c: Crasher): void => {
+    crashers.push(c);
+    opts.onCrasher?.(c);
+  };
   let clean = 0;
   let softened = 0;
   let maxMs = 0;
-  const heapStart = heapMiB();
+  let done = 0;
+  const heapStart = settledHeapMiB();
+  opts.onHeap?.('start', heapStart);
+  let heapWarm = heapStart;
+  const warmAt = Math.floor(opts.count / 10);
   let heapMax = heapStart;
   const started = performance.now();
-  for (let i = 0; i < opts.count; i++) {
-    const s = rng.pick(seeds);
-    // Half the time decode under another context than the one the seed was made for.
-    const ctx = rng.chance(0.5) ? s.ctx : genContext(rng);
-    const frame = mutate(rng, s.frame, corpusFrames);
+  for (let n = 0; n < opts.count; n++) {
+    const i = first + n;
+    if (opts.cursor !== undefined) Atomics.store(opts.cursor.array, opts.cursor.slot, i);
+    const { frame, ctx } = inputAt(seeds, opts.seed, i, corpusFrames);
     const t0 = performance.now();
     const r = checkInput(frame, ctx);
     const ms = performance.now() - t0;
+    done++;
     if (ms > maxMs) maxMs = ms;
     if (r === 'clean') clean++;
     else if (r === 'softened') softened++;
     else if (r instanceof BgpError) thrown[errorKey(r)] = (thrown[errorKey(r)] ?? 0) + 1;
-    else crashers.push({ index: i, kind: r.kind, hex: frame.toString('hex'), ctx: ctxJson(ctx), error: r.error });
-    if (ms > slowMs && crashers.length < 100) {
+    else found({ seed: opts.seed, index: i, kind: r.kind, hex: frame.toString('hex'), ctx: ctxJson(ctx), error: r.error });
+    if (ms > slowMs && crashers.length < maxCrashers) {
       // Re-time once: a GC pause or a busy neighbour is not a hang.
       const t1 = performance.now();
       checkInput(frame, ctx);
-      if (performance.now() - t1 > slowMs) crashers.push({ index: i, kind: 'slow', hex: frame.toString('hex'), ctx: ctxJson(ctx), error: `${ms.toFixed(1)} ms` });
+      const again = performance.now() - t1;
+      if (again > slowMs) found({ seed: opts.seed, index: i, kind: 'slow', hex: frame.toString('hex'), ctx: ctxJson(ctx), error: `${ms.toFixed(1)} ms, then ${again.toFixed(1)} ms (limit ${slowMs} ms)` });
     }
-    if ((i & 0xffff) === 0) {
-      const h = heapMiB();
+    if (n === warmAt && n > 0) {
+      heapWarm = settledHeapMiB();
+      opts.onHeap?.('warm', heapWarm);
+    }
+    if ((n & 0xffff) === 0) {
+      const h = isolateHeapMiB();
       if (h > heapMax) heapMax = h;
-      opts.progress?.(i, () => `${i} inputs, ${crashers.length} crashers, heap ${h.toFixed(1)} MiB`);
+      opts.progress?.(n, () => `${n} inputs, ${crashers.length} crashers, heap ${h.toFixed(1)} MiB`, h, { clean, softened, thrown, maxMsPerMessage: maxMs });
     }
-    if (crashers.length >= 100) break;
+    if (crashers.length >= maxCrashers) break;
   }
+  const elapsedMs = performance.now() - started;
+  const heapEnd = settledHeapMiB();
+  opts.onHeap?.('end', heapEnd);
   return {
     seed: opts.seed,
-    count: opts.count,
-    elapsedMs: performance.now() - started,
+    start: first,
+    count: done,
+    elapsedMs,
     clean,
     softened,
     thrown,
     crashers,
     maxMsPerMessage: maxMs,
     heapStartMiB: heapStart,
-    heapEndMiB: heapMiB(),
-    heapMaxMiB: heapMax,
+    heapWarmMiB: heapWarm,
+    heapEndMiB: heapEnd,
+    heapMaxMiB: Math.max(heapMax, heapEnd),
   };
 }
 
