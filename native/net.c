@@ -3,6 +3,8 @@
  * - sdNotify: one datagram to systemd's $NOTIFY_SOCKET (a path, or '@' for an abstract name);
  * - TCP MD5 signatures (RFC 2385), GTSM (RFC 5082: IP_MINTTL / IPV6_MINHOPCOUNT with TTL 255),
  *   applied to the fd of a Node socket or server (`handle.fd`);
+ * - the TTL of the SYN that opened an accepted connection (TCP_SAVE_SYN on the listener,
+ *   TCP_SAVED_SYN on the accepted socket), so GTSM can judge a connection before reading from it;
  * - tcpConnect: an outgoing connection whose options are set before the SYN is sent (the MD5 key
  *   must be in place before connect(), or the SYN goes out unsigned and the peer drops it). The
  *   connect runs non-blocking here, completion is awaited with uv_poll, and the connected fd is
@@ -206,6 +208,61 @@ static napi_value js_get_hop_options(napi_env env, napi_callback_info info) {
     NAPI_CALL(env, napi_create_int32(env, v, &jv));
     NAPI_CALL(env, napi_set_named_property(env, out, opts[i].key, jv));
   }
+  return out;
+}
+
+/* setSaveSyn(fd, on): TCP_SAVE_SYN on a listening socket. The kernel then keeps the headers of
+   each SYN it answers and hands them to the accepted socket, which is the only place the SYN's TTL
+   can be read after accept(). Value 1: IP + TCP headers, no link-layer header. */
+static napi_value js_set_save_syn(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 2) {
+    napi_throw_type_error(env, "ERR_MISSING_ARGS", "setSaveSyn(fd, on)");
+    return NULL;
+  }
+  int fd, family;
+  bool on;
+  if (!get_fd(env, argv[0], &fd, &family) || !wren_get_bool(env, argv[1], "on", &on)) return NULL;
+  int v = on ? 1 : 0;
+  if (setsockopt(fd, IPPROTO_TCP, TCP_SAVE_SYN, &v, sizeof v) < 0) return wren_throw_errno(env, "setsockopt", errno, "TCP_SAVE_SYN");
+  return NULL;
+}
+
+/* Room for an IPv6 header with extension headers and a TCP header with the longest options; the
+   kernel reports EINVAL (and the length it needs) for anything larger. */
+#define SAVED_SYN_MAX 1024
+
+/* savedSynTtl(fd) -> number | null: the TTL (IPv4) or hop limit (IPv6) of the SYN that opened an
+   accepted connection, as it arrived here. null when no SYN was saved (the listener had no
+   TCP_SAVE_SYN when it came, or a SYN cookie completed the handshake) or it was read already: the
+   kernel frees it on the first read. The version nibble decides, not the socket family: an IPv4
+   client of a dual-stack socket arrives as an IPv4 SYN. */
+static napi_value js_saved_syn_ttl(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 1) {
+    napi_throw_type_error(env, "ERR_MISSING_ARGS", "savedSynTtl(fd)");
+    return NULL;
+  }
+  int fd, family;
+  if (!get_fd(env, argv[0], &fd, &family)) return NULL;
+  uint8_t buf[SAVED_SYN_MAX];
+  socklen_t len = sizeof buf;
+  if (getsockopt(fd, IPPROTO_TCP, TCP_SAVED_SYN, buf, &len) < 0) return wren_throw_errno(env, "getsockopt", errno, "TCP_SAVED_SYN");
+  napi_value out;
+  if (len == 0) {
+    NAPI_CALL(env, napi_get_null(env, &out));
+    return out;
+  }
+  int ttl;
+  unsigned version = buf[0] >> 4;
+  if (version == 4 && len >= 20) ttl = buf[8];       /* RFC 791: Time to Live */
+  else if (version == 6 && len >= 40) ttl = buf[7];  /* RFC 8200 §3: Hop Limit */
+  else return wren_throw_errno(env, "getsockopt", EPROTO, "TCP_SAVED_SYN: not an IPv4 or IPv6 header");
+  NAPI_CALL(env, napi_create_int32(env, ttl, &out));
   return out;
 }
 
@@ -482,6 +539,8 @@ napi_value wren_init_net(napi_env env, napi_value exports) {
       {"setMinTtl", NULL, js_set_min_ttl, NULL, NULL, NULL, napi_enumerable, NULL},
       {"setTtl", NULL, js_set_ttl, NULL, NULL, NULL, napi_enumerable, NULL},
       {"getHopOptions", NULL, js_get_hop_options, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"setSaveSyn", NULL, js_set_save_syn, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"savedSynTtl", NULL, js_saved_syn_ttl, NULL, NULL, NULL, napi_enumerable, NULL},
       {"tcpConnect", NULL, js_tcp_connect, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   NAPI_CALL(env, napi_define_properties(env, exports, sizeof fns / sizeof fns[0], fns));

@@ -1,8 +1,8 @@
 /**
  * Typed loader for wren's N-API addon (native/*.c, built by node-gyp into build/Release/), which
  * provides what Node has no API for: a netlink socket that survives overruns, systemd's
- * sd_notify, TCP MD5 signatures (RFC 2385), GTSM hop limits (RFC 5082), and an outgoing TCP
- * connect whose options are set before the SYN.
+ * sd_notify, TCP MD5 signatures (RFC 2385), GTSM hop limits (RFC 5082), the TTL of an accepted
+ * connection's SYN, and an outgoing TCP connect whose options are set before the SYN.
  *
  * The addon is loaded on first use, so importing this module never fails; a missing build is
  * reported then, with the command that builds it.
@@ -136,6 +136,8 @@ interface NativeAddon {
   setMinTtl(fd: number, hops: number): void;
   setTtl(fd: number, ttl: number): void;
   getHopOptions(fd: number): HopOptions;
+  setSaveSyn(fd: number, on: boolean): void;
+  savedSynTtl(fd: number): number | null;
   tcpConnect(options: NativeConnectOptions, callback: (err: NativeError | null, fd?: number) => void): NativeConnectRequest;
 }
 
@@ -236,6 +238,25 @@ export function setTtl(target: number | Socket | Server, ttl: number): void {
 
 export function getHopOptions(target: number | Socket | Server): HopOptions {
   return loadNative().getHopOptions(fdOf(target));
+}
+
+/**
+ * TCP_SAVE_SYN (Linux >= 4.2) on a listening socket: the kernel keeps each incoming SYN's IP and
+ * TCP headers for the connection it accepts, so `savedSynTtl()` can read the SYN's TTL. Only SYNs
+ * that arrive after this call are kept.
+ */
+export function setSaveSyn(target: number | Server, on: boolean): void {
+  loadNative().setSaveSyn(fdOf(target), on);
+}
+
+/**
+ * The TTL (IPv4) or hop limit (IPv6) the SYN of an accepted connection arrived with, read from
+ * the headers its listener saved (`setSaveSyn`); an IPv4 client of a dual-stack listener gives its
+ * IPv4 TTL. Null when nothing was saved: the listener did not save SYNs when this one came, a SYN
+ * cookie completed the handshake, or it was read before (the kernel frees it on the first read).
+ */
+export function savedSynTtl(target: number | Socket): number | null {
+  return loadNative().savedSynTtl(fdOf(target));
 }
 
 /**

@@ -13,9 +13,16 @@
  *
  * GTSM (RFC 5082): while any peer has ttl-security, the listeners send with TTL 255 (as BIRD's
  * listening socket always does), since the SYN-ACK leaves before we know the connection's peer
- * and a GTSM peer drops one with a lower TTL. The accepted socket then gets its peer's own
- * settings: TTL 255 and the minimum TTL for a GTSM peer (Peer.accept), the listener's original
- * TTL back for any other.
+ * and a GTSM peer drops one with a lower TTL. A listener cannot drop the SYN itself (it serves
+ * peers with and without GTSM), so every listener saves the SYNs it answers (TCP_SAVE_SYN) and
+ * a connection from a GTSM peer is judged by its SYN's TTL as soon as it is accepted, before a
+ * byte is read: below 256 - hops it is reset (SO_LINGER 0), counted in `gtsmRefused` and logged
+ * at warn — the peer's OPEN is never read and nothing is sent (RFC 5082 §3: such packets are to
+ * be dropped, the connection's first one included). The accepted socket then gets its peer's own
+ * settings: TTL 255 and the minimum TTL for a GTSM peer (Peer.accept; from then on the kernel
+ * drops every later low-TTL segment too), the listener's original TTL back for any other. When
+ * no SYN was saved (the listener could not save it, the SYN came before the option was set, or a
+ * SYN cookie completed the handshake) only that minimum TTL applies, from accept() on.
  */
 import net from 'node:net';
 import { CeaseSubcode } from '../../proto/errors.js';
@@ -23,8 +30,8 @@ import type { Clock } from './clock.js';
 import type { SessionLogger } from './logger.js';
 import { Peer } from './peer.js';
 import type { PeerEventName, PeerEvents, PeerOptions } from './peer.js';
-import { GTSM_TTL, hasPassword, listenerFamilies, listenerTakesPeer, setListenerKey } from './security.js';
-import { getHopOptions, setTtl } from '../native.js';
+import { GTSM_TTL, gtsmMinTtl, hasPassword, listenerFamilies, listenerTakesPeer, setListenerKey } from './security.js';
+import { getHopOptions, savedSynTtl, setSaveSyn, setTtl } from '../native.js';
 import type { ListenerFamilies } from './security.js';
 
 export interface ListenEndpoint {
@@ -58,8 +65,10 @@ export class SessionManager {
   private readonly serverFamilies = new Map<net.Server, ListenerFamilies>();
   /** MD5 keys on the listeners, by normalized peer address. */
   private readonly md5Keys = new Map<string, string>();
-  /** Peers with ttl-security, by normalized address. */
-  private readonly gtsmPeers = new Set<string>();
+  /** Peers with ttl-security: their hops, by normalized address. */
+  private readonly gtsmPeers = new Map<string, number>();
+  /** Listeners that save SYNs (TCP_SAVE_SYN took). */
+  private readonly savingSyn = new Set<net.Server>();
   /** Listeners switched to TTL 255 for GTSM, with the TTL they had before. */
   private readonly listenerTtl = new Map<net.Server, number>();
   private readonly listeners: { [K in PeerEventName]: Listener<K>[] } = {
@@ -72,6 +81,8 @@ export class SessionManager {
   };
   /** Connections refused because no peer is configured for their address. */
   refused = 0;
+  /** Connections from GTSM peers refused because their SYN arrived with too low a TTL. */
+  gtsmRefused = 0;
 
   constructor(opts: SessionManagerOptions) {
     this.opts = opts;
@@ -105,6 +116,7 @@ export class SessionManager {
         this.serverFamilies.set(server, fams);
         for (const [addr, password] of this.md5Keys) this.applyKey(server, fams, addr, password);
         this.updateListenerTtl();
+        this.saveSyns(server, ep.address);
         server.on('error', (err) => this.opts.logger.error({ err: err.message }, 'listener error'));
       }
     } catch (e) {
@@ -139,7 +151,7 @@ export class SessionManager {
     this.peers.set(key, peer);
     if (hasPassword(o)) this.setKey(key, o.password ?? '');
     if (o.ttlSecurityHops !== undefined) {
-      this.gtsmPeers.add(key);
+      this.gtsmPeers.set(key, o.ttlSecurityHops);
       this.updateListenerTtl();
     }
     return peer;
@@ -166,9 +178,27 @@ export class SessionManager {
     }
   }
 
+  /**
+   * Always on, not only while a peer has ttl-security: a SYN is saved only if the option is on
+   * when it arrives, so a GTSM peer added by a reload is judged from its first connection. The
+   * kernel holds the headers (about 60-100 bytes) per pending connection and frees them when the
+   * accepted socket reads them (onConnection) or closes.
+   */
+  private saveSyns(server: net.Server, address: string): void {
+    try {
+      setSaveSyn(server, true);
+      this.savingSyn.add(server);
+    } catch (e) {
+      this.opts.logger.error(
+        { listener: address, err: e instanceof Error ? e.message : String(e) },
+        'cannot save SYNs on the listener (TCP_SAVE_SYN): ttl-security peers are checked from accept() on only',
+      );
+    }
+  }
+
   /** Peers with ttl-security (tests, status). */
   gtsmAddresses(): string[] {
-    return [...this.gtsmPeers];
+    return [...this.gtsmPeers.keys()];
   }
 
   /** The peer addresses whose MD5 key is on the listeners (tests, status). */
@@ -231,6 +261,21 @@ export class SessionManager {
       sock.destroy();
       return;
     }
+    const hops = this.gtsmPeers.get(remote);
+    const synTtl = this.savingSyn.has(server) ? this.takeSynTtl(sock, remote, hops !== undefined) : null;
+    if (hops !== undefined) {
+      const minTtl = gtsmMinTtl(hops);
+      if (synTtl !== null && synTtl < minTtl) {
+        this.gtsmRefused++;
+        this.opts.logger.warn({ peer: remote, port: sock.remotePort, ttl: synTtl, minTtl }, 'connection refused by ttl-security: its SYN arrived with a TTL below the minimum');
+        // RST rather than FIN: the connection is gone at once on both ends (no FIN-WAIT or
+        // TIME-WAIT kept for a sender GTSM rejects, no retransmitted OPEN), and whatever it
+        // queued already is discarded unread.
+        sock.resetAndDestroy();
+        return;
+      }
+      if (synTtl === null) this.opts.logger.debug({ peer: remote, minTtl }, 'no saved SYN for a ttl-security peer: its connection is checked from accept() on only');
+    }
     const listenerTtl = this.listenerTtl.get(server);
     if (listenerTtl !== undefined && !this.gtsmPeers.has(remote)) {
       // Inherited TTL 255 from a GTSM-serving listener: this peer gets the usual TTL back.
@@ -244,9 +289,26 @@ export class SessionManager {
     peer.accept(sock);
   }
 
+  /**
+   * The accepted connection's SYN TTL, or null when none was saved. Read for every configured
+   * peer, GTSM or not, since the read is also what frees the saved headers for the session's
+   * lifetime. A failure means no check before accept(): logged at warn for a GTSM peer.
+   */
+  private takeSynTtl(sock: net.Socket, remote: string, gtsm: boolean): number | null {
+    try {
+      return savedSynTtl(sock);
+    } catch (e) {
+      const fields = { peer: remote, err: e instanceof Error ? e.message : String(e) };
+      if (gtsm) this.opts.logger.warn(fields, 'cannot read the saved SYN of a ttl-security peer: its connection is checked from accept() on only');
+      else this.opts.logger.debug(fields, 'cannot read the saved SYN of an accepted connection');
+      return null;
+    }
+  }
+
   private async closeServers(): Promise<void> {
     const servers = this.servers.splice(0);
     this.serverFamilies.clear();
+    this.savingSyn.clear();
     this.listenerTtl.clear();
     await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
   }

@@ -10,13 +10,18 @@
  * - MD5, active side: the key must be on the socket before the SYN, which node:net cannot do, so
  *   the addon creates, configures and connects the socket and Node wraps the connected fd.
  * - GTSM: TTL / hop limit 255 on everything we send, and IP_MINTTL / IPV6_MINHOPCOUNT =
- *   256 - hops on the session socket. An outgoing socket has both before its SYN. An accepted
- *   socket gets them right after accept(), before any byte is read; the kernel checks IP_MINTTL
- *   only for packets arriving after it is set, so the handshake itself and whatever the peer sent
- *   before that setsockopt (at most its first segments, normally the OPEN) are not checked — the
- *   same window BIRD has (it sets the option in bgp_incoming_connection). The listening socket
- *   cannot be given a minimum TTL, as it serves peers with and without GTSM; it sends with TTL
- *   255 while any peer has GTSM (the SYN-ACK must pass the peer's check), see manager.ts.
+ *   256 - hops on the session socket. An outgoing socket has both before its SYN. The listening
+ *   socket cannot be given a minimum TTL, as it serves peers with and without GTSM; it sends with
+ *   TTL 255 while any peer has GTSM (the SYN-ACK must pass the peer's check) and saves every SYN
+ *   it answers (TCP_SAVE_SYN). A connection accepted from a GTSM peer is judged by its SYN's TTL
+ *   before any byte is read and reset if it is below the minimum (RFC 5082 §3), so a sender too
+ *   far away never gets an OPEN read or a byte sent, unlike BIRD, which only sets IP_MINTTL in
+ *   bgp_incoming_connection; see manager.ts. A connection that passes gets both options right
+ *   after accept() (applyGtsm), and from then on the kernel drops every low-TTL segment. What
+ *   stays unchecked is what arrives between the SYN and that setsockopt on a connection whose SYN
+ *   passed: the handshake's last ACK and the first data segments, which an attacker could only
+ *   forge by injecting into that connection in window. With no saved SYN (see manager.ts for
+ *   when) the check starts at accept(), as it did before.
  */
 import net from 'node:net';
 import { Buffer } from 'node:buffer';

@@ -13,14 +13,16 @@
 //   h1  BIRD passive: wren connects. ttl-security 1 (minimum 255): BIRD's SYN-ACK (254) is
 //       dropped, no session on either side. After a reload with ttl-security 2: Established.
 //   h2  BIRD active: wren accepts. ttl-security 1: the handshake completes (the listener cannot
-//       check per peer) but every BIRD packet after accept() is dropped, so wren never sees a
-//       KEEPALIVE and never reaches Established. (BIRD's OPEN may already be queued before the
-//       option is set — the window documented in src/session/security.ts — so BIRD itself can
-//       reach Established for a moment, until wren's hold timer ends it.) ttl-security 2: up.
+//       check per peer), then wren reads the TTL of the saved SYN (254 < 255) and resets the
+//       connection before reading BIRD's OPEN or sending anything: logged with both TTLs, BIRD
+//       never gets an OPEN and never reaches Established, not even for a moment.
+//       ttl-security 2: up. A raw client from BIRD's own address with the default TTL (64,
+//       arrives as 63) is then reset the same way while BIRD's session stays up.
 import t from 'tap';
 import { Bird2Speaker, labFor, requireLab, waitFor } from '../lab/lib/index.js';
 import type { Capture, NeighborConfig, SpeakerConfig } from '../lab/lib/index.js';
-import { WREN_AS, addSpoke, neighbor, sleep, waitAllEstablished, wrenOn } from './sessions-lib.js';
+import { WREN_AS, addSpoke, neighbor, runRawPeer, sleep, waitAllEstablished, wrenOn } from './sessions-lib.js';
+import type { WrenSpeaker } from '../lab/lib/index.js';
 
 const PEER_AS = 65001;
 const QUIET_MS = 10_000;
@@ -37,6 +39,17 @@ function birdCfg(routerId: string, wrenAddr: string, n: Omit<NeighborConfig, 'ad
 async function ttlsFrom(cap: Capture, src: string): Promise<number[]> {
   const frames = await cap.json(`ip.src == ${src} && (tcp.flags.syn == 1 || tcp.len > 0)`);
   return frames.map((f) => Number((f as { _source?: { layers?: Record<string, Record<string, unknown>> } })._source?.layers?.['ip']?.['ip.ttl'] ?? -1));
+}
+
+/** wren's log lines (pino JSON) saying a ttl-security peer's connection was refused at accept. */
+function gtsmRefusals(wren: WrenSpeaker, peer: string): { ttl: number; minTtl: number }[] {
+  const out: { ttl: number; minTtl: number }[] = [];
+  for (const line of wren.logs().split('\n')) {
+    if (!line.startsWith('{')) continue;
+    const l = JSON.parse(line) as { level?: string; msg?: string; peer?: string; ttl?: number; minTtl?: number };
+    if (l.peer === peer && l.msg?.startsWith('connection refused by ttl-security') === true && l.level === 'warn') out.push({ ttl: l.ttl ?? -1, minTtl: l.minTtl ?? -1 });
+  }
+  return out;
 }
 
 if (await requireLab(t, ['bird2', 'tshark'])) {
@@ -110,18 +123,35 @@ if (await requireLab(t, ['bird2', 'tshark'])) {
     await Promise.all([b1.start(), b2.start()]);
 
     await t.test('ttl-security 1: no session', async (t) => {
-      await sleep(QUIET_MS);
+      // BIRD's state, polled through the quiet period: a reset before wren's OPEN leaves it no
+      // way to Established, however briefly.
+      const birdStates = new Set<string>();
+      const until = Date.now() + QUIET_MS;
+      while (Date.now() < until) {
+        birdStates.add((await b2.peerState('10.1.0.1')).state);
+        await sleep(200);
+      }
       const n1 = await neighbor(wren, '10.2.1.2');
       const n2 = await neighbor(wren, '10.2.2.2');
       t.match(n1.state, /^(Active|Connect)$/, `wren connects: stays ${n1.state} (BIRD's SYN-ACK arrives with TTL 254)`);
       t.equal(n1.messages.in.open, 0);
       t.not((await b1.peerState('10.1.0.1')).state, 'Established', 'BIRD (passive) not Established');
-      t.not(n2.state, 'Established', `wren accepts: ${n2.state}, never Established`);
-      t.equal(n2.messages.in.keepalive, 0, 'no KEEPALIVE got through IP_MINTTL');
-      t.ok(n2.messages.out.open >= 1, 'the handshake completed and wren sent its OPEN (the listener cannot filter per peer)');
+      t.equal(n2.state, 'Active', 'wren accepts: its session never left Active');
+      t.equal(n2.messages.in.open, 0, "BIRD's OPEN was never read");
+      t.equal(n2.messages.out.open, 0, 'wren sent no OPEN on the refused connections');
+      t.equal(n2.messages.in.bytes + n2.messages.out.bytes, 0, 'not a byte either way');
+      const refusals = gtsmRefusals(wren, '10.2.2.2');
+      t.ok(refusals.length >= 1, `BIRD's connections refused at accept: ${refusals.length}`);
+      t.same([...new Set(refusals.map((r) => `${r.ttl}<${r.minTtl}`))], ['254<255'], 'logged at warn with the SYN TTL 254 and the minimum 255');
+      t.notOk(birdStates.has('Established'), `BIRD (active) never Established: seen ${[...birdStates].join(', ')}`);
+      t.notMatch(b2.logs(), /session established/i, 'BIRD never logged an established session');
       await cap.stop();
       const birdTtls = [...new Set([...(await ttlsFrom(cap, '10.2.1.2')), ...(await ttlsFrom(cap, '10.2.2.2'))])];
       t.same(birdTtls, [254], "BIRD's segments arrive at wren with TTL 254");
+      const toH2 = await cap.json('ip.src == 10.1.0.1 && ip.dst == 10.2.2.2 && tcp.len > 0');
+      t.equal(toH2.length, 0, 'no data segment from wren to BIRD (active)');
+      const rsts = await cap.json('ip.src == 10.1.0.1 && ip.dst == 10.2.2.2 && tcp.flags.reset == 1');
+      t.ok(rsts.length >= refusals.length, `each refused connection was reset (${rsts.length} RSTs)`);
     });
 
     await t.test('reload to ttl-security 2: both Established', async (t) => {
@@ -133,7 +163,23 @@ if (await requireLab(t, ['bird2', 'tshark'])) {
       await sleep(3000);
       await waitFor(async () => ((await neighbor(wren, '10.2.1.2')).state === 'Established' ? true : undefined), { timeoutMs: 5000, what: 'h1 stays up' });
       t.equal((await neighbor(wren, '10.2.2.2')).state, 'Established', 'stays up');
+      t.match(b2.logs(), /session established/i, 'BIRD logs it now (the pattern checked while refused is the right one)');
       t.pass('up over one router hop with ttl-security 2 (minimum TTL 254)');
+    });
+
+    await t.test("a default-TTL client from the GTSM peer's own address is reset at accept", async (t) => {
+      const before = await neighbor(wren, '10.2.2.2');
+      const refusedBefore = gtsmRefusals(wren, '10.2.2.2').length;
+      const ev = await runRawPeer(h2, { mode: 'open', host: '10.1.0.1', port: 179, localAddress: '10.2.2.2', myAs: PEER_AS, timeoutMs: 5000 });
+      t.match(ev[0], { event: 'connected' }, 'the handshake completes (the listener serves every peer)');
+      t.notOk(ev.some((e) => e.event === 'message'), 'no BGP message from wren');
+      t.match(ev.at(-1), { event: 'close', bytes: 0, error: 'ECONNRESET' }, 'reset, not a byte sent');
+      const refusals = gtsmRefusals(wren, '10.2.2.2').slice(refusedBefore);
+      t.same(refusals, [{ ttl: 63, minTtl: 254 }], 'logged: TTL 64 arrived as 63, below the minimum 254');
+      const after = await neighbor(wren, '10.2.2.2');
+      t.equal(after.state, 'Established', "BIRD's session is untouched");
+      t.equal(after.messages.in.open, before.messages.in.open, 'no OPEN was read from the raw client');
+      t.equal(after.sinceMs, before.sinceMs, 'no state change');
     });
   });
 }

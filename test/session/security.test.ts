@@ -3,7 +3,7 @@
 // does not decrement the TTL, so a TTL-64 sender fails a minimum TTL of 255): signed sessions in
 // both directions, a wrong key, unsigned peers on the same listener, a key change by
 // remove + add (what a reload does), connect errors worded as before, and GTSM on outgoing and
-// accepted sockets.
+// accepted sockets (an accepted one judged by its saved SYN's TTL).
 import t from 'tap';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ManualClock, side, sessionConfig, waitFor } from './helpers.js';
@@ -215,17 +215,21 @@ if (!nativeAvailable()) {
     t.pass();
   });
 
-  t.test('GTSM on the accepted socket: a TTL-64 peer gets through the handshake but none of its bytes do', async (t) => {
-    // B requires hops 1 (minimum TTL 255), A sends with the default TTL 64.
+  t.test('GTSM on the accepted socket: a TTL-64 SYN is reset at accept, before a byte is read or sent', async (t) => {
+    // B requires hops 1 (minimum TTL 255), A connects with the default TTL 64.
     const p = await pair(t, { bPeer: { ttlSecurityHops: 1 } });
     p.pb.start();
     p.pa.start();
-    await waitFor(() => p.pa.counters.messagesOut.open >= 1, 'A connected (the listener has no minimum TTL) and sent its OPEN');
+    await waitFor(() => p.b.mgr.gtsmRefused >= 1, 'B refused the connection at accept');
     await sleep(QUIET_MS);
-    t.equal(p.pb.counters.messagesIn.open, 0, "A's OPEN was dropped by B's IP_MINTTL");
-    t.ok(p.pa.counters.messagesIn.open >= 1, "B's OPEN (TTL 255) reached A");
-    t.not(p.pb.state, 'Established');
-    t.not(p.pa.state, 'Established');
+    const warn = p.b.log.lines.find((l) => l.level === 'warn' && l.msg.includes('ttl-security'));
+    t.match(warn?.fields, { peer: '127.0.0.1', ttl: 64, minTtl: 255 }, 'logged with the TTL seen and the minimum');
+    t.equal(p.b.mgr.refused, 0, 'not counted as an unconfigured address');
+    t.equal(p.pb.counters.messagesIn.open, 0, "A's OPEN was never read");
+    t.equal(p.pb.counters.messagesOut.open, 0, 'B sent nothing');
+    t.equal(p.pa.counters.messagesIn.open, 0);
+    t.equal(p.pb.state, 'Active', "B's session is untouched");
+    t.match(p.pa.status().lastError, /reset by peer/, 'A saw a reset');
   });
 
   t.test('GTSM on the outgoing socket: set before the SYN, a TTL-64 SYN-ACK is dropped', async (t) => {
