@@ -3,8 +3,9 @@
 // Sessions are compared as effective neighbours (neighbors.ts), so a change anywhere that alters
 // a session — a global timer, node-address (source address), mesh.password — shows up on exactly
 // the sessions it touches. Only the fields in PEER_FIELD_EFFECTS marked 'reset' restart a session
-// (Cease / Other Configuration Change, RFC 4486 subcode 6); removed peers get Cease / Peer
-// De-configured (subcode 3). Policy-only changes never reset: BIRD 1.6 resets on every non-filter
+// (Cease / Other Configuration Change, RFC 4486 subcode 6); 'refresh' fields (import rules) are
+// applied with a ROUTE-REFRESH (RFC 2918) when the session negotiated it, and reset it only when
+// it did not; removed peers get Cease / Peer De-configured (subcode 3). Policy-only changes never reset: BIRD 1.6 resets on every non-filter
 // option change and early Calico flapped every session on reload (calico.md §1.10, calicoctl#136);
 // wren resets only what the wire or the socket forces.
 
@@ -25,10 +26,12 @@ import type {
 type IdentityField = 'name' | 'kind' | 'peerType' | 'address' | 'family' | 'internal';
 export type NeighborField = Exclude<keyof Neighbor, IdentityField>;
 
-export type FieldEffect = 'reset' | 'reexport' | 'live';
+export type FieldEffect = 'reset' | 'refresh' | 'reexport' | 'live';
 
 /**
  * The one list of what a changed session parameter requires. 'reset': the session restarts;
+ * 'refresh': import is re-run — the new rules apply to what is held and ROUTE-REFRESH (RFC 2918)
+ * asks the peer for its routes again; a session without Route Refresh is reset instead;
  * 'reexport': the Adj-RIB-Out is recomputed, the session stays; 'live': applied in place.
  */
 export const PEER_FIELD_EFFECTS = {
@@ -42,12 +45,12 @@ export const PEER_FIELD_EFFECTS = {
   addPath: { effect: 'reset', why: 'ADD-PATH is a capability negotiated in OPEN (RFC 7911 §4)' },
   gracefulRestart: { effect: 'reset', why: 'Graceful Restart and its restart time are a capability in OPEN (RFC 4724 §3)' },
   clusterId: {
-    effect: 'reset',
-    why: 'the CLUSTER_LIST loop check (RFC 4456 §8) was applied at import; routes it dropped only return with a new session',
+    effect: 'refresh',
+    why: 'the CLUSTER_LIST loop check (RFC 4456 §8) was applied at import and dropped routes were not kept: ROUTE-REFRESH (RFC 2918) asks for them again; without Route Refresh only a new session resends them',
   },
   allowLocalAs: {
-    effect: 'reset',
-    why: 'routes refused by the AS_PATH loop check were not kept; without Route Refresh only a new session resends them',
+    effect: 'refresh',
+    why: 'routes refused by the AS_PATH loop check were not kept: held routes are re-checked and ROUTE-REFRESH (RFC 2918) asks for the rest again; without Route Refresh only a new session resends them',
   },
   routeReflectorClient: {
     effect: 'reexport',
@@ -69,6 +72,10 @@ export const RESET_FIELDS: readonly NeighborField[] = (Object.keys(PEER_FIELD_EF
   (f) => PEER_FIELD_EFFECTS[f].effect === 'reset',
 );
 
+export const REFRESH_FIELDS: readonly NeighborField[] = (Object.keys(PEER_FIELD_EFFECTS) as NeighborField[]).filter(
+  (f) => PEER_FIELD_EFFECTS[f].effect === 'refresh',
+);
+
 export type ConfigChange =
   /** router-id or asn changed: every session restarts (the identifier and AS are in every OPEN; BIRD does the same, calico.md §1.10). */
   | { readonly type: 'GlobalReset'; readonly reason: string; readonly fields: readonly ('routerId' | 'asn')[] }
@@ -81,6 +88,11 @@ export type ConfigChange =
       readonly fields: readonly NeighborField[];
       /** restart with Cease / Other Configuration Change (RFC 4486 subcode 6) */
       readonly needsReset: boolean;
+      /**
+       * import rules changed: re-check what is held and send ROUTE-REFRESH per family, or reset
+       * (as needsReset) when the session did not negotiate Route Refresh (RFC 2918 §3)
+       */
+      readonly needsRefresh: boolean;
       /** recompute Adj-RIB-Out (all peers' when routeReflectorClient changed) */
       readonly needsReexport: boolean;
       readonly before: Neighbor;
@@ -186,6 +198,7 @@ export function diffConfig(before: Config, after: Config): ConfigChange[] {
       name,
       fields,
       needsReset: fields.some((f) => PEER_FIELD_EFFECTS[f].effect === 'reset'),
+      needsRefresh: fields.some((f) => PEER_FIELD_EFFECTS[f].effect === 'refresh'),
       needsReexport: fields.some((f) => PEER_FIELD_EFFECTS[f].effect === 'reexport'),
       before: b,
       after: a,

@@ -59,6 +59,7 @@ export {
 export {
   diffConfig,
   PEER_FIELD_EFFECTS,
+  REFRESH_FIELDS,
   RESET_FIELDS,
   type ConfigChange,
   type ConfigChangeType,

@@ -69,6 +69,12 @@ export type RibInput =
   | { readonly type: 'routeRefresh'; readonly peer: string; readonly family: Family; readonly subtype: number }
   /** We want the peer's routes re-evaluated (clear soft in). */
   | { readonly type: 'refreshIn'; readonly peer: string; readonly family: Family }
+  /**
+   * New import settings (allowOwnAs) of an established peer, applied without a session reset:
+   * routes the new settings refuse are withdrawn now; follow with refreshIn per family to get back
+   * the routes the old settings refused. Export settings still go through peerUp.
+   */
+  | { readonly type: 'peerImport'; readonly peer: PeerConfig }
   | { readonly type: 'originate'; readonly prefixes: readonly Prefix[]; readonly kind: 'block' | 'static' }
   | { readonly type: 'withdrawLocal'; readonly prefixes: readonly Prefix[] }
   | {

@@ -359,6 +359,9 @@ export class Rib {
       case 'refreshIn':
         this.refreshIn(input.peer, input.family, a);
         break;
+      case 'peerImport':
+        this.peerImport(input.peer);
+        break;
       case 'originate':
         for (const p of input.prefixes) this.originate(p, input.kind);
         break;
@@ -629,6 +632,27 @@ export class Rib {
         o.eorr.add(family);
       }
     }
+  }
+
+  /**
+   * New import settings for an established session (a reload, no reset). Routes held now that
+   * the new loop check refuses are withdrawn here: a ROUTE-REFRESH answer only re-announces what
+   * the peer has (RFC 2918 §4), and without RFC 7313 BoRR/EoRR nothing would sweep them. Routes the
+   * old settings refused were never kept; the caller asks the peer for them again (refreshIn).
+   */
+  private peerImport(cfg: PeerConfig): void {
+    const p = this.peerById.get(cfg.id);
+    if (p === undefined || !p.up || p.idx === LOCAL) return;
+    p.cfg = cfg;
+    this.rulesEpoch++;
+    // With soft reconfiguration the stored pre-policy routes are re-imported by refreshIn.
+    if (cfg.softReconfigIn) return;
+    const refused: number[] = [];
+    this.c.forEachOfPeer(p.idx, (s) => {
+      const post = this.c.attr[s]!;
+      if (post >= 0 && this.loopCheck(p, this.attrs.get(post).attrs) !== null) refused.push(s);
+    });
+    for (const s of refused) this.withdraw(p, this.pt.prefixOf(this.c.prefix[s]!), this.c.getPathId(s));
   }
 
   private refreshIn(id: string, family: Family, a: RibAction[]): void {

@@ -2,7 +2,7 @@
  * The daemon as the control sockets see it: snapshots of sessions, RIB and kernel rendered into
  * the read model of src/status.ts, and the operator actions. Nothing here keeps state of its own.
  */
-import type { ControlBackend, DaemonStatus, KernelRouteStatus, NeighborStatus, RoutePath, SessionStateName } from './status.js';
+import type { ControlBackend, DaemonStatus, KernelRouteStatus, NeighborStatus, RefreshDirection, RoutePath, SessionStateName } from './status.js';
 import type { Daemon, PeerEntry } from './daemon.js';
 import type { AttrSet } from '../rib/attrs.js';
 import type { KernelRoute } from '../rib/kernel-types.js';
@@ -312,6 +312,12 @@ export class DaemonBackend implements ControlBackend {
         e.peer.reset();
         return { ok: true, message: `${e.neighbor.name}: reset` };
     }
+  }
+
+  neighborRefresh(name: string, direction: RefreshDirection): { readonly ok: true; readonly message: string } | { readonly ok: false; readonly error: string } {
+    const e = this.d.findPeer(name);
+    if (e === undefined) return { ok: false, error: `no such neighbor: ${name}` };
+    return this.d.refreshNeighbor(e, direction);
   }
 
   setLogLevel(level: string): { readonly ok: true } | { readonly ok: false; readonly error: string } {

@@ -24,7 +24,7 @@ import { fromTwoOctet, toTwoOctet } from '../proto/as4.js';
 import { encodeRouteRefresh } from '../proto/route-refresh.js';
 import { CeaseSubcode, describeError } from '../proto/errors.js';
 import { RouteRefreshSubtype } from '../proto/constants.js';
-import { familyAfi, familySafi } from '../proto/types.js';
+import { familyAfi, familyName, familySafi } from '../proto/types.js';
 import type { PathAttributes, UpdateMessage } from '../proto/types.js';
 import { parseIpv4 } from '../proto/prefix.js';
 import { SessionManager } from './session/manager.js';
@@ -488,14 +488,15 @@ export class Daemon {
     const old = this.config;
     this.config = r.config;
     this.configLoadedMs = this.clock.now();
-    const described = changes.map(describeChange);
-    this.log.info({ event: 'config.reload', ok: true, changes: described }, `reload: ${changes.length} change(s)`);
     // A new router id / AS, or becoming (or ceasing to be) a route reflector, needs a new RIB: the
     // cluster id is both an import loop check (RFC 4456 §8) and the export rule, and the RIB takes
     // it at construction. Every session restarts, so the per-peer and policy changes are covered.
     const reset = changes.find((c) => c.type === 'GlobalReset');
     const rrChanged = changes.some((c) => c.type === 'PolicyChanged' && c.routeReflectorChanged);
-    if (reset !== undefined || rrChanged) {
+    const rebuilding = reset !== undefined || rrChanged;
+    const described = changes.map((c) => describeChange(c, c.type === 'PeerChanged' && !rebuilding ? this.peerChangeAction(c) : 'none'));
+    this.log.info({ event: 'config.reload', ok: true, changes: described }, `reload: ${changes.length} change(s)`);
+    if (rebuilding) {
       this.rebuild(reset !== undefined ? reset.reason : 'route-reflector changed');
       for (const c of changes) if (!coveredByRebuild(c)) this.applyChange(c, old);
       return { ok: true, changes: described };
@@ -533,7 +534,8 @@ export class Daemon {
         this.removeNeighbor(c.neighbor.address, CeaseSubcode.PeerDeconfigured);
         return;
       case 'PeerChanged': {
-        if (c.needsReset) {
+        const action = this.peerChangeAction(c);
+        if (action === 'reset') {
           this.removeNeighbor(c.before.address, CeaseSubcode.OtherConfigurationChange);
           this.addNeighbor(c.after);
           return;
@@ -550,6 +552,7 @@ export class Daemon {
           // Re-announce the peer to the RIB with its new export settings.
           this.ribInput({ type: 'peerUp', peer: ribPeerFor(this.config, c.after, entry.negotiated) });
         }
+        if (action === 'refresh' && entry.negotiated !== null) this.refreshImport(c.after, entry.negotiated, c.fields);
         return;
       }
       case 'PolicyChanged': {
@@ -596,7 +599,60 @@ export class Daemon {
     return s;
   }
 
+  /**
+   * What a changed neighbour needs. New import rules are applied with ROUTE-REFRESH when the
+   * session negotiated it (RFC 2918 §3: only then may we send one), else with a reset; a session
+   * that is not Established picks the new rules up when it comes up.
+   */
+  private peerChangeAction(c: Extract<ConfigChange, { type: 'PeerChanged' }>): 'reset' | 'refresh' | 'none' {
+    if (c.needsReset) return 'reset';
+    if (!c.needsRefresh) return 'none';
+    const neg = this.peers.get(c.after.address)?.negotiated ?? null;
+    if (neg === null) return 'none';
+    return neg.routeRefresh ? 'refresh' : 'reset';
+  }
+
+  /**
+   * New import rules on a live session: the RIB drops what they refuse now, and ROUTE-REFRESH per
+   * family brings back what the old rules refused (with RFC 7313 the peer's BoRR/EoRR also sweeps).
+   */
+  private refreshImport(n: Neighbor, neg: Negotiated, fields: readonly string[]): void {
+    this.ribInput({ type: 'peerImport', peer: ribPeerFor(this.config, n, neg) });
+    for (const f of neg.families) this.ribInput({ type: 'refreshIn', peer: n.address, family: f });
+    this.log.info(
+      { event: 'config.refresh', peer: n.address, name: n.name, fields, enhanced: neg.enhancedRouteRefresh },
+      `${n.name}: import rules changed (${fields.join(', ')}): ROUTE-REFRESH sent, session kept`,
+    );
+  }
+
   // --- operator actions -------------------------------------------------------------------
+
+  /**
+   * `bgpctl neighbor X refresh in|out`. in: ask the peer to resend its routes (RFC 2918); out:
+   * resend our Adj-RIB-Out, bracketed by BoRR/EoRR when RFC 7313 was negotiated — the same as
+   * answering the peer's own ROUTE-REFRESH.
+   */
+  refreshNeighbor(entry: PeerEntry, direction: 'in' | 'out'): { readonly ok: true; readonly message: string } | { readonly ok: false; readonly error: string } {
+    const n = entry.neighbor;
+    const neg = entry.negotiated;
+    if (neg === null) {
+      return { ok: false, error: `${n.name}: session is ${entry.peer.status().state}, not Established; route refresh needs an established session` };
+    }
+    if (!neg.routeRefresh) {
+      return { ok: false, error: `${n.name}: the peer did not negotiate Route Refresh (RFC 2918); 'bgpctl neighbor ${n.address} reset' re-learns by a new session` };
+    }
+    const fams = neg.families.map(familyName).join(', ');
+    const enhanced = neg.enhancedRouteRefresh ? ', with BoRR/EoRR (RFC 7313)' : '';
+    if (direction === 'in') {
+      for (const f of neg.families) this.ribInput({ type: 'refreshIn', peer: n.address, family: f });
+      this.log.info({ event: 'peer.refresh', peer: n.address, name: n.name, direction, enhanced: neg.enhancedRouteRefresh }, `${n.name}: ROUTE-REFRESH sent (${fams})`);
+      return { ok: true, message: `ROUTE-REFRESH sent (${fams}); the peer resends its routes${enhanced}` };
+    }
+    for (const f of neg.families) this.ribInput({ type: 'routeRefresh', peer: n.address, family: f, subtype: RouteRefreshSubtype.Normal });
+    const exported = this.rib.peerRouteCounts(n.address).exported;
+    this.log.info({ event: 'peer.refresh', peer: n.address, name: n.name, direction, exported, enhanced: neg.enhancedRouteRefresh }, `${n.name}: re-sending the Adj-RIB-Out (${fams})`);
+    return { ok: true, message: `re-sending the Adj-RIB-Out: ${exported} route${exported === 1 ? '' : 's'} (${fams})${enhanced}` };
+  }
 
   findPeer(nameOrAddress: string): PeerEntry | undefined {
     const byAddr = this.peers.get(nameOrAddress);
@@ -622,7 +678,7 @@ function coveredByRebuild(c: ConfigChange): boolean {
   return c.type === 'GlobalReset' || c.type === 'PeerAdded' || c.type === 'PeerRemoved' || c.type === 'PeerChanged' || c.type === 'PolicyChanged' || c.type === 'TimersChanged';
 }
 
-function describeChange(c: ConfigChange): string {
+function describeChange(c: ConfigChange, peerAction: 'reset' | 'refresh' | 'none'): string {
   switch (c.type) {
     case 'GlobalReset':
       return `global reset (${c.reason})`;
@@ -631,6 +687,8 @@ function describeChange(c: ConfigChange): string {
     case 'PeerRemoved':
       return `peer ${c.neighbor.name} removed`;
     case 'PeerChanged':
+      if (peerAction === 'refresh') return `peer ${c.name} changed (${c.fields.join(', ')}): route refresh, session kept`;
+      if (peerAction === 'reset' && !c.needsReset) return `peer ${c.name} changed (${c.fields.join(', ')}): session reset (the peer has no Route Refresh)`;
       return `peer ${c.name} changed (${c.fields.join(', ')})${c.needsReset ? ': session reset' : ''}`;
     case 'PolicyChanged':
       return `policy changed (blocks +${c.blocksAdded.length}/-${c.blocksRemoved.length}, pools +${c.poolsAdded.length}/-${c.poolsRemoved.length}/~${c.poolsChanged.length})`;

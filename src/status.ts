@@ -109,6 +109,8 @@ export interface KernelRouteStatus {
   readonly retries: number;
 }
 
+export type RefreshDirection = 'in' | 'out';
+
 /** What the control sockets ask the daemon for, and the actions they may trigger. */
 export interface ControlBackend {
   status(): DaemonStatus;
@@ -121,6 +123,8 @@ export interface ControlBackend {
   /** Validate the config file without applying it. */
   checkConfig(): Promise<{ readonly ok: true } | { readonly ok: false; readonly errors: readonly string[] }>;
   neighborAction(name: string, action: 'enable' | 'disable' | 'reset'): { readonly ok: true; readonly message: string } | { readonly ok: false; readonly error: string };
+  /** in: send ROUTE-REFRESH (RFC 2918); out: re-send the Adj-RIB-Out. An error unless Established with Route Refresh. */
+  neighborRefresh(name: string, direction: RefreshDirection): { readonly ok: true; readonly message: string } | { readonly ok: false; readonly error: string };
   setLogLevel(level: string): { readonly ok: true } | { readonly ok: false; readonly error: string };
   shutdown(): void;
 }

@@ -5,6 +5,7 @@
  */
 import { isIP } from 'node:net';
 import type { ControlRequest, NeighborAction } from './json-protocol.js';
+import type { RefreshDirection } from '../status.js';
 import { parsePrefix } from './ip.js';
 
 export type CommandAction = 'show-status' | 'show-neighbors' | 'show-neighbor' | 'show-routes' | 'show-kernel' | 'reload' | 'neighbor-action' | 'log-level';
@@ -15,6 +16,7 @@ interface ParseResult {
   prefix?: string;
   level?: string;
   neighborAction?: NeighborAction;
+  direction?: RefreshDirection;
 }
 
 type Token =
@@ -30,6 +32,16 @@ const T_NEIGHBOR_ACTION: readonly Token[] = [
   { type: 'keyword', word: 'disable', set: (r) => (r.neighborAction = 'disable'), next: END },
   { type: 'keyword', word: 'enable', set: (r) => (r.neighborAction = 'enable'), next: END },
   { type: 'keyword', word: 'reset', set: (r) => (r.neighborAction = 'reset'), next: END },
+  {
+    type: 'keyword',
+    word: 'refresh',
+    set: (r) => (r.neighborAction = 'refresh'),
+    next: [
+      { type: 'end' },
+      { type: 'keyword', word: 'in', set: (r) => (r.direction = 'in'), next: END },
+      { type: 'keyword', word: 'out', set: (r) => (r.direction = 'out'), next: END },
+    ],
+  },
 ];
 
 const T_SHOW: readonly Token[] = [
@@ -80,7 +92,9 @@ function toRequest(r: ParseResult): ControlRequest | null {
     case 'reload':
       return { command: 'reload' };
     case 'neighbor-action':
-      return r.address === undefined || r.neighborAction === undefined ? null : { command: 'neighbor', args: { address: r.address, action: r.neighborAction } };
+      if (r.address === undefined || r.neighborAction === undefined) return null;
+      if (r.neighborAction === 'refresh') return { command: 'neighbor', args: { address: r.address, action: 'refresh', direction: r.direction ?? 'in' } };
+      return { command: 'neighbor', args: { address: r.address, action: r.neighborAction } };
     case 'log-level':
       return r.level === undefined ? null : { command: 'log level', args: { level: r.level } };
     default:

@@ -51,6 +51,12 @@ Changing things:
   neighbor ADDRESS disable       shut the session down and keep it down (survives reload)
   neighbor ADDRESS enable        allow the session again
   neighbor ADDRESS reset         drop the session and reconnect (routes are re-learned)
+  neighbor ADDRESS refresh in    re-learn without a reset: send ROUTE-REFRESH (RFC 2918) and the
+                                 peer resends its routes (birdc 'reload in', 'clear ip bgp X
+                                 soft in'); 'refresh' alone means 'refresh in'
+  neighbor ADDRESS refresh out   re-send our routes to the peer, between BoRR and EoRR when it
+                                 negotiated enhanced route refresh (RFC 7313). Both need an
+                                 Established session that negotiated Route Refresh.
   log level LEVEL                fatal|error|warn|info|debug|trace, until the next restart
 
 Words may be shortened while unambiguous: 'bgpctl sh nei' = 'bgpctl show neighbors'.

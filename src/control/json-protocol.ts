@@ -3,10 +3,10 @@
  * arguments; every reply is `{ id?, ok: true, result }` or `{ id?, ok: false, error, details? }`.
  * Shared by the daemon side (json-socket.ts) and the client (bgpctl).
  */
-import type { DaemonStatus, KernelRouteStatus, NeighborStatus, RoutePath } from '../status.js';
+import type { DaemonStatus, KernelRouteStatus, NeighborStatus, RefreshDirection, RoutePath } from '../status.js';
 
 export type RequestId = string | number;
-export type NeighborAction = 'enable' | 'disable' | 'reset';
+export type NeighborAction = 'enable' | 'disable' | 'reset' | 'refresh';
 
 export type ControlRequest =
   | { readonly id?: RequestId; readonly command: 'show status' }
@@ -15,7 +15,12 @@ export type ControlRequest =
   | { readonly id?: RequestId; readonly command: 'show routes'; readonly args?: { readonly prefix?: string } }
   | { readonly id?: RequestId; readonly command: 'show kernel' }
   | { readonly id?: RequestId; readonly command: 'reload' }
-  | { readonly id?: RequestId; readonly command: 'neighbor'; readonly args: { readonly address: string; readonly action: NeighborAction } }
+  | {
+      readonly id?: RequestId;
+      readonly command: 'neighbor';
+      /** `direction` only with action refresh (default in). */
+      readonly args: { readonly address: string; readonly action: NeighborAction; readonly direction?: RefreshDirection };
+    }
   | { readonly id?: RequestId; readonly command: 'log level'; readonly args: { readonly level: string } };
 
 export type CommandName = ControlRequest['command'];
@@ -45,6 +50,7 @@ export interface NeighborActionResult {
   readonly name: string;
   readonly address: string;
   readonly action: NeighborAction;
+  readonly direction?: RefreshDirection;
   readonly message: string;
 }
 export interface LogLevelResult {
@@ -120,7 +126,15 @@ export function validateRequest(raw: unknown): ControlRequest | { readonly error
       const address = str('address');
       const action = str('action');
       if (address === undefined) return fail('"neighbor" needs args.address');
-      if (action !== 'enable' && action !== 'disable' && action !== 'reset') return fail('args.action must be enable, disable or reset');
+      if (action !== 'enable' && action !== 'disable' && action !== 'reset' && action !== 'refresh') {
+        return fail('args.action must be enable, disable, reset or refresh');
+      }
+      const direction = str('direction');
+      if (args?.['direction'] !== undefined) {
+        if (action !== 'refresh') return fail('args.direction is only for action refresh');
+        if (direction !== 'in' && direction !== 'out') return fail('args.direction must be in or out');
+        return { ...withId, command: 'neighbor', args: { address, action, direction } };
+      }
       return { ...withId, command: 'neighbor', args: { address, action } };
     }
     case 'log level': {

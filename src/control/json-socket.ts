@@ -246,10 +246,12 @@ export class JsonSocketServer {
       case 'neighbor': {
         const n = findNeighbor(b.neighbors(), req.args.address);
         if (n === undefined) return fail(`no such neighbor: ${req.args.address}`);
-        const r = b.neighborAction(n.name, req.args.action);
+        const action = req.args.action;
+        const direction = action === 'refresh' ? (req.args.direction ?? 'in') : undefined;
+        const r = action === 'refresh' ? b.neighborRefresh(n.name, direction ?? 'in') : b.neighborAction(n.name, action);
         if (!r.ok) return fail(r.error);
-        this.log.info({ event: 'control.neighbor_action', peer: n.address, action: req.args.action }, 'neighbor action over the control socket');
-        return plain({ ok: true, result: { name: n.name, address: n.address, action: req.args.action, message: r.message } });
+        this.log.info({ event: 'control.neighbor_action', peer: n.address, action, direction }, 'neighbor action over the control socket');
+        return plain({ ok: true, result: { name: n.name, address: n.address, action, ...(direction === undefined ? {} : { direction }), message: r.message } });
       }
       case 'log level': {
         const r = b.setLogLevel(req.args.level);

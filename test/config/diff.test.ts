@@ -7,6 +7,7 @@ import {
   formatConfigError,
   loadConfig,
   PEER_FIELD_EFFECTS,
+  REFRESH_FIELDS,
   RESET_FIELDS,
   type Config,
   type ConfigChange,
@@ -37,7 +38,7 @@ function summary(cs: readonly ConfigChange[]): string[] {
       case 'PeerRemoved':
         return `PeerRemoved ${c.neighbor.name}`;
       case 'PeerChanged':
-        return `PeerChanged ${c.name} [${c.fields.join(',')}]${c.needsReset ? ' reset' : ''}${c.needsReexport ? ' reexport' : ''}`;
+        return `PeerChanged ${c.name} [${c.fields.join(',')}]${c.needsReset ? ' reset' : ''}${c.needsRefresh ? ' refresh' : ''}${c.needsReexport ? ' reexport' : ''}`;
       case 'PolicyChanged':
         return `PolicyChanged +blocks[${c.blocksAdded.map((b) => b.cidr).join(',')}] -blocks[${c.blocksRemoved
           .map((b) => b.cidr)
@@ -261,8 +262,18 @@ t.test('the reset list: every reset-requiring field has a reason', async (t) => 
     'holdTimeSec',
     'addPath',
     'gracefulRestart',
-    'clusterId',
-    'allowLocalAs',
   ]);
   for (const [field, e] of Object.entries(PEER_FIELD_EFFECTS)) t.ok(e.why.length > 10, field);
+});
+
+t.test('import rules are refreshed, not reset (RFC 2918 route refresh)', async (t) => {
+  t.same(REFRESH_FIELDS, ['clusterId', 'allowLocalAs']);
+  const after = load(BASE.replace('asn: 65001 }', 'asn: 65001, allow-local-as: 1 }'));
+  t.same(summary(diffConfig(load(BASE), after)), ['PeerChanged Global_10_0_0_1 [allowLocalAs] refresh']);
+  const both = load(BASE.replace('asn: 65001 }', 'asn: 65001, allow-local-as: 1, hold: 30 }'));
+  t.same(
+    summary(diffConfig(load(BASE), both)),
+    ['PeerChanged Global_10_0_0_1 [holdTimeSec,keepaliveSec,allowLocalAs] reset refresh'],
+    'a reset field with it: the reset covers the refresh',
+  );
 });

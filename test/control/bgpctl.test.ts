@@ -177,6 +177,9 @@ t.test('--help documents every command of the grammar', async (t) => {
     'neighbor ADDRESS disable',
     'neighbor ADDRESS enable',
     'neighbor ADDRESS reset',
+    'neighbor ADDRESS refresh',
+    'neighbor ADDRESS refresh in',
+    'neighbor ADDRESS refresh out',
     'log level LEVEL',
   ]);
 });
@@ -184,4 +187,64 @@ t.test('--help documents every command of the grammar', async (t) => {
 t.test('state-changing commands reached the backend', async (t) => {
   t.same(b.rec.actions, [{ name: 'Mesh_10_160_105_8', action: 'reset' }, { name: 'Mesh_10_160_105_8', action: 'reset' }]);
   t.same(b.rec.levels, ['debug', 'debug']);
+});
+
+t.test('neighbor ADDRESS refresh [in|out]: ROUTE-REFRESH without a reset, precise refusals', async (t) => {
+  const rb = seedDaemon();
+  const noRefresh = neighbor('10.160.105.9', { sinceMs: at('06:21:45') });
+  rb.neighborList = [
+    ...rb.neighborList,
+    { ...noRefresh, capabilities: { ...noRefresh.capabilities, negotiated: noRefresh.capabilities.negotiated.filter((c) => !/refresh/.test(c)) } },
+    neighbor('10.160.105.10', { state: 'Active', lastError: 'Socket: Connection refused', sinceMs: at('06:30:00') }),
+  ];
+  const p = tempSocket('bgpd.sock');
+  const srv = await JsonSocketServer.listen({ path: p, backend: rb });
+  t.teardown(() => srv.close());
+  const R = ['-s', p];
+
+  t.same(parseCommand(['neighbor', '10.0.0.1', 'refresh']), {
+    ok: true,
+    action: 'neighbor-action',
+    request: { command: 'neighbor', args: { address: '10.0.0.1', action: 'refresh', direction: 'in' } },
+  }, 'refresh alone means in');
+  t.same(parseCommand(['neighbor', '10.0.0.1', 'ref', 'o']), {
+    ok: true,
+    action: 'neighbor-action',
+    request: { command: 'neighbor', args: { address: '10.0.0.1', action: 'refresh', direction: 'out' } },
+  }, 'abbreviated: ref o');
+  t.match(parseCommand(['neighbor', '10.0.0.1', 're']), { ok: false, error: /ambiguous 're': could be reset, refresh/ });
+  t.match(parseCommand(['neighbor', '10.0.0.1', 'refresh', 'sideways']), { ok: false, error: /unexpected 'sideways' after 'neighbor 10.0.0.1 refresh': expected <end of command>, in, out/ });
+
+  const rin = await bgpctl([...R, 'neighbor', '10.160.105.7', 'refresh']);
+  t.equal(rin.code, 0, 'refresh: exit 0');
+  t.equal(rin.stdout, 'neighbor 10.160.105.7 (Mesh_10_160_105_7): ROUTE-REFRESH sent (ipv4-unicast); the peer resends its routes\n');
+  const rout = await bgpctl([...R, 'neighbor', '10.160.105.7', 'refresh', 'out', '--json']);
+  t.equal(rout.code, 0, 'refresh out: exit 0');
+  t.same(JSON.parse(rout.stdout), {
+    name: 'Mesh_10_160_105_7',
+    address: '10.160.105.7',
+    action: 'refresh',
+    direction: 'out',
+    message: 're-sending the Adj-RIB-Out: 1 route (ipv4-unicast)',
+  });
+
+  const down = await bgpctl([...R, 'neighbor', '10.160.105.10', 'refresh', 'in']);
+  t.equal(down.code, 1, 'not Established: exit 1');
+  t.equal(down.stderr, 'bgpctl: Mesh_10_160_105_10: session is Active, not Established; route refresh needs an established session\n');
+  const plain = await bgpctl([...R, 'neighbor', '10.160.105.9', 'refresh', 'out']);
+  t.equal(plain.code, 1, 'no Route Refresh negotiated: exit 1');
+  t.match(plain.stderr, /^bgpctl: Mesh_10_160_105_9: the peer did not negotiate Route Refresh \(RFC 2918\); 'bgpctl neighbor 10\.160\.105\.9 reset'/);
+  const gone = await bgpctl([...R, 'neighbor', '10.9.9.9', 'refresh']);
+  t.equal(gone.code, 1);
+  t.match(gone.stderr, /no such neighbor: 10\.9\.9\.9/);
+  t.same(
+    rb.rec.actions,
+    [
+      { name: 'Mesh_10_160_105_7', action: 'refresh in' },
+      { name: 'Mesh_10_160_105_7', action: 'refresh out' },
+      { name: 'Mesh_10_160_105_10', action: 'refresh in' },
+      { name: 'Mesh_10_160_105_9', action: 'refresh out' },
+    ],
+    'the backend saw each refresh with its direction',
+  );
 });

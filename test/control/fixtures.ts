@@ -5,7 +5,7 @@ import { connect } from 'node:net';
 import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ControlBackend, DaemonStatus, KernelRouteStatus, NeighborStatus, RoutePath } from '../../src/status.js';
+import type { ControlBackend, DaemonStatus, KernelRouteStatus, NeighborStatus, RefreshDirection, RoutePath } from '../../src/status.js';
 
 export const TRANSCRIPTS = join(process.cwd(), '..', 'shared', 'reference', 'birdc-transcripts');
 
@@ -219,6 +219,17 @@ export class FakeBackend implements ControlBackend {
     if (action === 'disable') this.neighborList[i] = { ...n, enabled: false, sinceMs: now };
     else if (action === 'enable') this.neighborList[i] = { ...n, enabled: true, state: 'Established', sinceMs: now };
     return { ok: true, message: action === "reset" ? "session reset" : `${action}d` };
+  }
+  /** The daemon's two refusals, with its wording: not Established, no Route Refresh negotiated. */
+  neighborRefresh(name: string, direction: RefreshDirection): ReturnType<ControlBackend['neighborRefresh']> {
+    this.rec.actions.push({ name, action: `refresh ${direction}` });
+    const n = this.neighborList.find((x) => x.name === name);
+    if (n === undefined) return { ok: false, error: 'no such neighbor' };
+    if (n.state !== 'Established') return { ok: false, error: `${name}: session is ${n.state}, not Established; route refresh needs an established session` };
+    if (!n.capabilities.negotiated.some((c) => c === 'route-refresh' || c === 'refresh')) {
+      return { ok: false, error: `${name}: the peer did not negotiate Route Refresh (RFC 2918); 'bgpctl neighbor ${n.address} reset' re-learns by a new session` };
+    }
+    return { ok: true, message: direction === 'in' ? 'ROUTE-REFRESH sent (ipv4-unicast); the peer resends its routes' : 're-sending the Adj-RIB-Out: 1 route (ipv4-unicast)' };
   }
   setLogLevel(level: string): ReturnType<ControlBackend['setLogLevel']> {
     if (level === 'bogus') return { ok: false, error: 'unknown level' };

@@ -87,7 +87,11 @@ export class Capture {
 
   /** Every BGP message in the capture, in order (several per TCP segment are split apart). */
   async bgpMessages(): Promise<BgpWireMessage[]> {
-    return parseBgpFrames(await this.json('bgp'));
+    // Several messages in one segment are repeated "bgp" keys in tshark's JSON, and JSON.parse
+    // keeps only the last: a BoRR, UPDATE, EoRR written together would read as the EoRR alone.
+    const out = (await run('tshark', ['-n', '-r', this.file, '-T', 'json', '--no-duplicate-keys', '-Y', 'bgp'])).stdout;
+    const parsed: unknown = out.trim() === '' ? [] : JSON.parse(out);
+    return parseBgpFrames(Array.isArray(parsed) ? parsed : []);
   }
 
   /** The NOTIFICATIONs in the capture. */
