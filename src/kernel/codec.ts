@@ -14,6 +14,8 @@ import type { Prefix } from '../../proto/prefix.js';
 import {
   AF_INET,
   AF_INET6,
+  IFA,
+  IFADDRMSG_LEN,
   IFINFOMSG_LEN,
   IFLA,
   NLMSG,
@@ -419,6 +421,45 @@ export function decodeLink(buf: Buffer, h: NlHeader): DecodedLink | null {
     off += align4(alen);
   }
   return { ifindex, flags, name };
+}
+
+export interface DecodedAddress {
+  readonly family: number;
+  readonly prefixLength: number;
+  /** RT_SCOPE_*: 253 link (IPv6 fe80::), 254 host. */
+  readonly scope: number;
+  readonly ifindex: number;
+  /** The interface's own address (IFA_LOCAL, else IFA_ADDRESS), as text; null if absent. */
+  readonly address: string | null;
+}
+
+/** An RTM_NEWADDR / RTM_DELADDR notification (struct ifaddrmsg and its address attributes). */
+export function decodeAddress(buf: Buffer, h: NlHeader): DecodedAddress | null {
+  const b = h.body;
+  const end = b - NLMSG_HDRLEN + h.len;
+  if (end - b < IFADDRMSG_LEN) return null;
+  const family = buf[b]!;
+  const prefixLength = buf[b + 1]!;
+  const scope = buf[b + 3]!;
+  const ifindex = buf.readUInt32LE(b + 4);
+  let local: string | null = null;
+  let addr: string | null = null;
+  let off = b + IFADDRMSG_LEN;
+  while (off + 4 <= end) {
+    const alen = buf.readUInt16LE(off);
+    const atype = buf.readUInt16LE(off + 2) & 0x3fff;
+    if (alen < 4 || off + alen > end) break;
+    if (atype === IFA.LOCAL || atype === IFA.ADDRESS) {
+      let text: string | null = null;
+      if (family === AF_INET && alen >= 8) text = `${buf[off + 4]}.${buf[off + 5]}.${buf[off + 6]}.${buf[off + 7]}`;
+      else if (family === AF_INET6 && alen >= 20) text = formatIpv6(buf, off + 4);
+      if (atype === IFA.LOCAL) local = text;
+      else addr = text;
+    }
+    off += align4(alen);
+  }
+  // On point-to-point links IFA_ADDRESS is the remote end; IFA_LOCAL is ours when present.
+  return { family, prefixLength, scope, ifindex, address: local ?? addr };
 }
 
 export const isDone = (h: NlHeader): boolean => h.type === NLMSG.DONE;

@@ -47,6 +47,8 @@ export const RTM = {
   NEWLINK: 16,
   DELLINK: 17,
   GETLINK: 18,
+  NEWADDR: 20,
+  DELADDR: 21,
   NEWROUTE: 24,
   DELROUTE: 25,
   GETROUTE: 26,
@@ -123,14 +125,23 @@ export const IFF = {
 /** Multicast group numbers for NETLINK_ADD_MEMBERSHIP (not the legacy bitmask). */
 export const RTNLGRP = {
   LINK: 1,
+  IPV4_IFADDR: 5,
   IPV4_ROUTE: 7,
+  IPV6_IFADDR: 9,
   IPV6_ROUTE: 11,
+} as const;
+
+/** struct ifaddrmsg attributes (linux/if_addr.h). */
+export const IFA = {
+  ADDRESS: 1,
+  LOCAL: 2,
 } as const;
 
 /** Sizes of the fixed headers, all 4-byte aligned. */
 export const NLMSG_HDRLEN = 16;
 export const RTMSG_LEN = 12;
 export const IFINFOMSG_LEN = 16;
+export const IFADDRMSG_LEN = 8;
 export const RTNEXTHOP_LEN = 8;
 
 /** errno values the sync logic reasons about (Linux, all architectures wren runs on). */

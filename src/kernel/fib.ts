@@ -42,6 +42,12 @@ export type FibEvent =
   | { readonly type: 'route-deleted'; readonly prefix: Prefix; readonly priority: number }
   /** A link appeared, changed state, or disappeared (`up` false when deleted). */
   | { readonly type: 'link'; readonly name: string; readonly ifindex: number; readonly up: boolean; readonly deleted: boolean }
+  /**
+   * An interface address was added or removed. Removing the last IPv4 address of a device makes
+   * the kernel flush, without any notification, every route through that device, and any
+   * gateway on the removed subnet becomes unreachable for writes until the address is back.
+   */
+  | { readonly type: 'address'; readonly added: boolean; readonly family: 4 | 6; readonly address: string | null; readonly prefixLength: number; readonly device: string | null }
   /** Notifications were lost (socket overrun): only a full dump can tell the truth now. */
   | { readonly type: 'overrun' };
 

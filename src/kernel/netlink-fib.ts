@@ -9,7 +9,8 @@
  * (only each batch's last message asks for an ACK) and bounds the messages awaiting replies by
  * what the receive buffer can hold. Notifications come from a separate watch socket that never
  * sees our own writes (filtered in the kernel) and reports an overrun as a FibEvent, on which
- * KernelSync rescans.
+ * KernelSync rescans. It also joins the address groups: an address going away or coming back
+ * changes which routes the kernel keeps and accepts, without any route notification.
  *
  * A netlink socket belongs to the network namespace of the process that opened it; tests run
  * this module in a child started with `ip netns exec`.
@@ -28,9 +29,11 @@ import {
   RTNH_F,
   RTNLGRP,
   RTPROT_BIRD,
+  RT_SCOPE,
   RT_TABLE_MAIN,
 } from './constants.js';
 import {
+  decodeAddress,
   decodeLink,
   decodeRoute,
   encodeDelRoute,
@@ -96,7 +99,7 @@ export class NetlinkFib implements Fib {
     if (this.requester.isOpen) return;
     this.requester.open();
     const watch = new RtnlWatcher({
-      groups: [RTNLGRP.LINK, RTNLGRP.IPV4_ROUTE, RTNLGRP.IPV6_ROUTE],
+      groups: [RTNLGRP.LINK, RTNLGRP.IPV4_ROUTE, RTNLGRP.IPV6_ROUTE, RTNLGRP.IPV4_IFADDR, RTNLGRP.IPV6_IFADDR],
       recvBufferBytes: this.recvBufferBytes,
       ignorePortId: this.requester.portId,
       onMessages: (buf) => this.onWatchMessage(buf),
@@ -318,6 +321,20 @@ export class NetlinkFib implements Fib {
         if (r === null || r.table !== this.table || r.protocol !== this.protocol) continue;
         if (h.type === RTM.NEWROUTE) this.emit({ type: 'route-changed', route: this.toFibRoute(r) });
         else this.emit({ type: 'route-deleted', prefix: r.prefix, priority: r.priority });
+      } else if (h.type === RTM.NEWADDR || h.type === RTM.DELADDR) {
+        const a = decodeAddress(buf, h);
+        if (a === null || (a.family !== AF_INET && a.family !== AF_INET6)) continue;
+        // Every pod's host-side veth gets (and loses) an IPv6 link-local address; our routes never
+        // depend on one, and a rescan per pod start would be waste.
+        if (a.family === AF_INET6 && a.scope >= RT_SCOPE.LINK) continue;
+        this.emit({
+          type: 'address',
+          added: h.type === RTM.NEWADDR,
+          family: a.family === AF_INET ? 4 : 6,
+          address: a.address,
+          prefixLength: a.prefixLength,
+          device: this.links.get(a.ifindex)?.name ?? null,
+        });
       } else if (h.type === RTM.NEWLINK || h.type === RTM.DELLINK) {
         const l = decodeLink(buf, h);
         if (l === null) continue;

@@ -11,8 +11,9 @@
  *   seen End-of-RIB from its graceful-restart peers), so a restart keeps forwarding meanwhile.
  * Failed writes are retried with exponential back-off and kept per prefix for `bgpctl show kernel`.
  * Someone else deleting or changing a route of ours, a link coming back up (the kernel silently
- * drops IPv4 routes through a downed device), a notification overrun, and a periodic timer all lead
- * to repair: notifications for single prefixes, a full dump otherwise.
+ * drops IPv4 routes through a downed device), an interface address removed or added (removing a
+ * device's last IPv4 address flushes its routes just as silently), a notification overrun, and a
+ * periodic timer all lead to repair: notifications for single prefixes, a full dump otherwise.
  */
 import { formatPrefix } from '../../proto/prefix.js';
 import type { Prefix } from '../../proto/prefix.js';
@@ -39,6 +40,7 @@ export type KernelSyncEvent =
   | { readonly type: 'write-recovered'; readonly prefix: Prefix; readonly attempts: number }
   | { readonly type: 'repair'; readonly prefix: Prefix; readonly reason: RepairReason }
   | { readonly type: 'link'; readonly name: string; readonly up: boolean }
+  | { readonly type: 'address'; readonly added: boolean; readonly address: string | null; readonly device: string | null }
   | { readonly type: 'stale-removed'; readonly count: number }
   | { readonly type: 'scan'; readonly routes: number; readonly mismatches: number; readonly durationMs: number }
   | { readonly type: 'idle' };
@@ -501,6 +503,14 @@ export class KernelSync {
     this.onEvent({ type: 'repair', prefix: p, reason });
   }
 
+  private rescanAndRetryNow(): void {
+    this.scanRequested = true;
+    for (const [p, f] of this.failures) {
+      f.retryAt = 0;
+      this.dirty.add(p);
+    }
+  }
+
   private onFibEvent(e: FibEvent): void {
     if (this.stopping) return;
     switch (e.type) {
@@ -539,13 +549,26 @@ export class KernelSync {
         if (e.up) {
           // IPv4 routes through a device that went down were flushed without notification, and
           // writes through it failed: re-check everything and retry failures now.
-          this.scanRequested = true;
-          for (const [p, f] of this.failures) {
-            f.retryAt = 0;
-            this.dirty.add(p);
-          }
+          this.rescanAndRetryNow();
         }
         break;
+      case 'address': {
+        const where = { address: e.address === null ? null : `${e.address}/${e.prefixLength}`, device: e.device };
+        // Removed: the kernel may just have flushed routes of ours in silence (the last IPv4
+        // address of a device takes every route through it along, e.g. CrossSubnet `via X dev
+        // eth0`); a scan finds them missing and the writes that now fail say why in the kernel's
+        // words. Added: gateways on that subnet are reachable again, so every failed write is
+        // retried at once instead of at its back-off (up to retryMaxMs later).
+        // Info when it matters (a removal; an addition with writes waiting), debug otherwise: hosts
+        // add addresses routinely (kube-proxy's service IPs on kube-ipvs0).
+        const failing = this.failures.size;
+        if (!e.added) this.log.info({ ...where }, 'kernel address removed: checking our routes');
+        else if (failing > 0) this.log.info({ ...where, failing }, 'kernel address added: retrying failed route writes now');
+        else this.log.debug({ ...where }, 'kernel address added');
+        this.onEvent({ type: 'address', added: e.added, ...where });
+        this.rescanAndRetryNow();
+        break;
+      }
       case 'overrun':
         this.log.warn({}, 'kernel notifications lost; rescanning');
         this.scanRequested = true;

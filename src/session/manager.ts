@@ -26,7 +26,7 @@
  */
 import net from 'node:net';
 import { CeaseSubcode } from '../../proto/errors.js';
-import type { Clock } from './clock.js';
+import type { Clock, TimerHandle } from './clock.js';
 import type { SessionLogger } from './logger.js';
 import { Peer } from './peer.js';
 import type { PeerEventName, PeerEvents, PeerOptions } from './peer.js';
@@ -57,6 +57,19 @@ export function normalizeAddress(a: string): string {
 
 type Listener<K extends PeerEventName> = (e: PeerEvents[K]) => void;
 
+const LISTEN_RETRY_MIN_MS = 500;
+const LISTEN_RETRY_MAX_MS = 2000;
+
+function bindServer(server: net.Server, ep: ListenEndpoint, ipv6Only: boolean): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ host: ep.address, port: ep.port, ipv6Only }, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
 export class SessionManager {
   private readonly opts: SessionManagerOptions;
   private readonly peers = new Map<string, Peer>();
@@ -79,6 +92,8 @@ export class SessionManager {
     routeRefresh: [],
     drain: [],
   };
+  /** Listeners whose address was missing at start, with their next bind attempt. */
+  private readonly listenRetries = new Map<net.Server, TimerHandle>();
   /** Connections refused because no peer is configured for their address. */
   refused = 0;
   /** Connections from GTSM peers refused because their SYN arrived with too low a TTL. */
@@ -105,24 +120,64 @@ export class SessionManager {
         this.servers.push(server);
         // ipv6Only keeps a `::1` / explicit v6 listener from claiming the v4 port too.
         const ipv6Only = ep.address !== '::' && net.isIPv6(ep.address);
-        await new Promise<void>((resolve, reject) => {
-          server.once('error', reject);
-          server.listen({ host: ep.address, port: ep.port, ipv6Only }, () => {
-            server.off('error', reject);
-            resolve();
-          });
-        });
-        const fams = listenerFamilies(ep.address, ipv6Only);
-        this.serverFamilies.set(server, fams);
-        for (const [addr, password] of this.md5Keys) this.applyKey(server, fams, addr, password);
-        this.updateListenerTtl();
-        this.saveSyns(server, ep.address);
-        server.on('error', (err) => this.opts.logger.error({ err: err.message }, 'listener error'));
+        try {
+          await bindServer(server, ep, ipv6Only);
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code !== 'EADDRNOTAVAIL') throw e;
+          // The node address is not on any interface (yet): DHCP still running, an IPv6 address
+          // in duplicate address detection, bgpd restarted during an outage. Exiting would only
+          // have systemd restart us into the same error; keep running (outgoing sessions retry
+          // on their own) and bind once the address is there.
+          this.opts.logger.warn({ address: ep.address, port: ep.port, err: (e as Error).message, retryInMs: LISTEN_RETRY_MIN_MS }, 'listen address not on this node: retrying the bind');
+          this.retryListen(server, ep, ipv6Only, LISTEN_RETRY_MIN_MS);
+          continue;
+        }
+        this.listening(server, ep, ipv6Only);
       }
     } catch (e) {
       await this.closeServers();
       throw e;
     }
+  }
+
+  /** What a listener needs once bound: MD5 keys, GTSM TTL, the error log. */
+  private listening(server: net.Server, ep: ListenEndpoint, ipv6Only: boolean): void {
+    const fams = listenerFamilies(ep.address, ipv6Only);
+    this.serverFamilies.set(server, fams);
+    for (const [addr, password] of this.md5Keys) this.applyKey(server, fams, addr, password);
+    this.updateListenerTtl();
+    this.saveSyns(server, ep.address);
+    server.on('error', (err) => this.opts.logger.error({ err: err.message }, 'listener error'));
+  }
+
+  /**
+   * Bind again after `delayMs`, doubling up to LISTEN_RETRY_MAX_MS: a bind is one syscall, and the
+   * cap bounds how long peers that only connect to us wait once the address is back. Only a
+   * listener that never bound is retried; a bound one survives its address going away and
+   * coming back (Linux keeps the socket and accepts on it again).
+   */
+  private retryListen(server: net.Server, ep: ListenEndpoint, ipv6Only: boolean, delayMs: number): void {
+    const h = this.opts.clock.setTimeout(() => {
+      this.listenRetries.delete(server);
+      if (!this.servers.includes(server)) return; // closed meanwhile
+      bindServer(server, ep, ipv6Only).then(
+        () => {
+          if (!this.servers.includes(server)) {
+            server.close();
+            return;
+          }
+          this.opts.logger.info({ address: ep.address, port: ep.port }, 'listening: the listen address is back');
+          this.listening(server, ep, ipv6Only);
+        },
+        (e: unknown) => {
+          const next = Math.min(LISTEN_RETRY_MAX_MS, delayMs * 2);
+          const missing = (e as NodeJS.ErrnoException).code === 'EADDRNOTAVAIL';
+          this.opts.logger[missing ? 'debug' : 'warn']({ address: ep.address, err: e instanceof Error ? e.message : String(e), retryInMs: next }, 'listen retry failed');
+          this.retryListen(server, ep, ipv6Only, next);
+        },
+      );
+    }, delayMs);
+    this.listenRetries.set(server, h);
   }
 
   /** The ports actually bound (port 0 in the config means any). */
@@ -306,6 +361,8 @@ export class SessionManager {
   }
 
   private async closeServers(): Promise<void> {
+    for (const h of this.listenRetries.values()) this.opts.clock.clearTimeout(h);
+    this.listenRetries.clear();
     const servers = this.servers.splice(0);
     this.serverFamilies.clear();
     this.savingSyn.clear();

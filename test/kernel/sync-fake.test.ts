@@ -109,3 +109,34 @@ t.test('non-persist stop removes ours', async (t) => {
   t.equal(fib.routes.size, 0);
   t.ok(fib.closed);
 });
+
+t.test('address removed: silent flush found by a scan; address added: failed writes retried at once', async (t) => {
+  const fib = new FakeFib({ devices: ['eth0'] });
+  const events: KernelSyncEvent[] = [];
+  // A long back-off, so only the address notification can explain a prompt retry.
+  const sync = new KernelSync({ fib, scanIntervalMs: 0, repairDelayMs: 1, retryInitialMs: 60_000, onEvent: (e) => events.push(e) });
+  await sync.start();
+  const direct: KernelRoute = { kind: 'unicast', prefix: P('172.18.96.128/26'), nextHops: [{ gateway: G8, device: 'eth0', onlink: false }] };
+  sync.setDesired([{ prefix: P('172.18.96.128/26'), route: direct }]);
+  await sync.whenIdle();
+  // The kernel flushes routes through a device that lost its last IPv4 address without telling
+  // anyone, and refuses them back until the address returns.
+  fib.externalDelete(P('172.18.96.128/26'), true);
+  fib.failWrites(P('172.18.96.128/26'), ERRNO.ENETUNREACH);
+  fib.emit({ type: 'address', added: false, family: 4, address: '10.160.105.6', prefixLength: 24, device: 'eth0' });
+  await new Promise((r) => setTimeout(r, 20));
+  await sync.whenIdle();
+  t.equal(sync.failure(P('172.18.96.128/26'))?.errno, ERRNO.ENETUNREACH, 'the scan found it gone and the re-add failed');
+  t.notOk(fib.routes.has(P('172.18.96.128/26')));
+  fib.emit({ type: 'address', added: true, family: 4, address: '10.160.105.6', prefixLength: 24, device: 'eth0' });
+  await new Promise((r) => setTimeout(r, 20));
+  await sync.whenIdle();
+  t.ok(fib.routes.has(P('172.18.96.128/26')), 'back long before the 60 s back-off');
+  t.equal(sync.failure(P('172.18.96.128/26')), undefined);
+  t.same(
+    events.filter((e) => e.type === 'address').map((e) => (e.type === 'address' ? e.added : null)),
+    [false, true],
+  );
+  t.ok(events.some((e) => e.type === 'write-recovered'));
+  await sync.stop();
+});
