@@ -143,7 +143,7 @@ if (dec !== null) {
   const nThrown = thrown.reduce((a, [, v]) => a + v, 0);
   console.log(`  decoder: ${dec.done}/${dec.count} inputs in ${dec.elapsedSec.toFixed(1)} s on ${dec.workers} worker(s), ${dec.perSec}/s; ${dec.findings.length} findings`);
   console.log(`           clean ${dec.clean}, RFC 7606 softened ${dec.softened}, NOTIFICATION-class errors ${nThrown} (${thrown.map(([k, v]) => `${k}: ${v}`).join(', ')}); slowest input ${dec.maxMsPerMessage.toFixed(1)} ms`);
-  console.log(`           heap (MiB, all workers, settled): start ${mib(dec.heapMiB.start)}, warm ${mib(dec.heapMiB.warm)}, max ${mib(dec.heapMiB.max)}, end ${mib(dec.heapMiB.end)} (growth after warm-up ${mib(dec.heapMiB.end - dec.heapMiB.warm)}, limit ${maxHeapGrowth})`);
+  console.log(`           heap + Buffers (MiB, all workers, after GC): start ${mib(dec.heapMiB.start)}, warm ${mib(dec.heapMiB.warm)}, max ${mib(dec.heapMiB.max)}, end ${mib(dec.heapMiB.end)} (growth after warm-up ${mib(dec.heapMiB.end - dec.heapMiB.warm)}, limit ${maxHeapGrowth})`);
   console.log(`           process RSS (MiB): start ${mib(dec.rssMiB.start)}, warm ${mib(dec.rssMiB.warm)}, max ${mib(dec.rssMiB.max)}, end ${mib(dec.rssMiB.end)} (growth after warm-up ${mib(dec.rssMiB.end - dec.rssMiB.warm)}, limit ${maxDecoderRssGrowth})`);
 }
 if (live !== null) {

@@ -237,9 +237,10 @@ export function inputAt(seeds: readonly FuzzSeed[], seed: number, index: number,
   return { frame: mutate(rng, s.frame, corpusFrames), ctx };
 }
 
-/** The heap of this isolate (a worker's own when run in a worker thread), MiB. */
+/** The heap of this isolate (a worker's own when run in a worker thread) with its external memory (Buffers), MiB. */
 export function isolateHeapMiB(): number {
-  return getHeapStatistics().used_heap_size / 1048576;
+  const h = getHeapStatistics() as ReturnType<typeof getHeapStatistics> & { external_memory?: number };
+  return (h.used_heap_size + (h.external_memory ?? 0)) / 1048576;
 }
 
 function settledHeapMiB(): number {
