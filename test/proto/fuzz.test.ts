@@ -1,4 +1,4 @@
-/** A bounded share of the mutation fuzzer in `npm test` (the full run: npm run fuzz -- --count 1000000). */
+/** A bounded share of the mutation fuzzer in `npm test` (the full run: npm run fuzz, 10M inputs). */
 import t from 'tap';
 import { loadMalformed, runFuzz } from './fuzz.js';
 
