@@ -2,13 +2,15 @@
  * RIB benchmark: 1M IPv4 prefixes with ~100k attribute sets from several iBGP peers through
  * Adj-RIB-In, Loc-RIB and one Adj-RIB-Out (an eBGP peer, so every set is rewritten and interned
  * again on the way out).
- * Run: node --expose-gc dist/bench/rib.js [prefixes] [attrSets] [peers] [chunk] [drainMax]
+ * Run: node --expose-gc dist/bench/rib.js [prefixes] [attrSets] [peers]
  *
- * Reports ingest prefixes/s, heap bytes per route ((heapUsed + arrayBuffers) delta after gc /
- * prefixes), time to withdraw everything, and the event-loop block: UPDATE batches and
- * drain(maxPrefixes) calls run on separate setImmediate turns; the longest single call of each
- * kind and perf_hooks.monitorEventLoopDelay (1 ms resolution, off while the heap is measured)
- * are reported; `maxBlockMs` is the largest of them.
+ * The work is scheduled as the daemon schedules it (src/schedule.ts): a turn handles up to
+ * SESSION_MESSAGES_PER_TURN UPDATEs per source session, and a separate turn drains the RIB in
+ * drainBatch(sessions) calls until DRAIN_SLICE_MS has passed. Reports ingest prefixes/s, heap
+ * bytes per route ((heapUsed + arrayBuffers) delta after gc / prefixes), time to withdraw
+ * everything, and the event-loop block: the longest handle turn, the longest drain turn, and
+ * perf_hooks.monitorEventLoopDelay (1 ms resolution, off while the heap is measured);
+ * `maxBlockMs` is the largest of them.
  */
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { setImmediate as tick } from 'node:timers/promises';
@@ -18,12 +20,15 @@ import type { PeerConfig } from '../rib/messages.js';
 import type { PathAttributes, UpdateMessage } from '../proto/types.js';
 import { Family } from '../proto/types.js';
 import { prefix4 } from '../proto/prefix.js';
+import { DRAIN_SLICE_MS, SESSION_MESSAGES_PER_TURN, drainBatch } from '../src/schedule.js';
 
 const N = Number(process.argv[2] ?? 1_000_000);
 const SETS = Number(process.argv[3] ?? 100_000);
 const PEERS = Number(process.argv[4] ?? 4);
-const CHUNK = Number(process.argv[5] ?? 16_384); // prefixes per handle turn (one socket read's worth of UPDATEs)
-const DRAIN = Number(process.argv[6] ?? 16_384); // drain(maxPrefixes) per drain turn
+/** UPDATEs per handle turn: every source session's per-turn budget. */
+const MESSAGES_PER_TURN = SESSION_MESSAGES_PER_TURN * PEERS;
+/** Prefixes per drain call: the sources plus the Adj-RIB-Out under test are established. */
+const DRAIN = drainBatch(PEERS + 1);
 
 function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
@@ -85,10 +90,12 @@ for (let s = 0; s < SETS; s++) {
 asPathStart[SETS] = asns.length;
 const asnArr = Int32Array.from(asns);
 
-// Each update: one set, ~N/SETS prefixes (like real UPDATEs, grouped by attributes).
+// Each update: one set, ~N/SETS prefixes (like real UPDATEs, grouped by attributes). Lists are
+// exact-size arrays, as proto/attributes.ts decodes them (push-grown ones would carry 17 slots).
 function attrsFor(s: number, peer: number): PathAttributes {
-  const path: number[] = [];
-  for (let k = asPathStart[s]!; k < asPathStart[s + 1]!; k++) path.push(asnArr[k]!);
+  const from = asPathStart[s]!;
+  const path = new Array<number>(asPathStart[s + 1]! - from);
+  for (let k = 0; k < path.length; k++) path[k] = asnArr[from + k]!;
   const a: { -readonly [K in keyof PathAttributes]: PathAttributes[K] } = {
     origin: 0,
     asPath: [{ type: 2, asns: path }],
@@ -96,8 +103,8 @@ function attrsFor(s: number, peer: number): PathAttributes {
   };
   if (med[s]! >= 0) a.med = med[s]!;
   if (commCount[s]! > 0) {
-    const cs: number[] = [];
-    for (let k = 0; k < commCount[s]!; k++) cs.push(((65000 + k) * 65536 + (s & 0xffff)) >>> 0);
+    const cs = new Array<number>(commCount[s]!);
+    for (let k = 0; k < cs.length; k++) cs[k] = ((65000 + k) * 65536 + (s & 0xffff)) >>> 0;
     a.communities = cs;
   }
   return a;
@@ -175,15 +182,30 @@ async function main(): Promise<void> {
   for (let i = 0; i < PEERS; i++) rib.handle({ type: 'peerUp', peer: peerCfg(i, 64512) }, 0);
   rib.handle({ type: 'peerUp', peer: peerCfg(100, 65100) }, 0); // the Adj-RIB-Out under test
 
-  // The daemon's shape: UPDATEs are handled as they are read (one batch of CHUNK prefixes per
-  // turn), and drain(DRAIN) runs on its own setImmediate turns until `more` is false. Every call
-  // is timed; the event-loop monitor (1 ms resolution) sees the gaps, GC pauses included.
+  // The daemon's shape (src/schedule.ts): a turn reads and handles up to MESSAGES_PER_TURN
+  // UPDATEs; the drain runs on its own setImmediate turn, calling drain(DRAIN) until `more` is
+  // false or DRAIN_SLICE_MS has passed. Every turn is timed; the event-loop monitor (1 ms
+  // resolution) sees the gaps, GC pauses included.
   const h = monitorEventLoopDelay({ resolution: 1 });
   const handleSt = newCallStats();
   const drainSt = newCallStats();
   let kernelChanges = 0;
   let outPrefixes = 0;
   let withdrawnOut = 0;
+  const drainSlice = (): boolean => {
+    const t = performance.now();
+    let more: boolean;
+    do {
+      const out = rib.drain(DRAIN);
+      kernelChanges += out.kernel.length;
+      for (const u of out.updates) {
+        withdrawnOut += u.withdrawn.length;
+        for (const g of u.groups) outPrefixes += g.prefixes.length;
+      }
+      more = out.more;
+    } while (more && performance.now() - t < DRAIN_SLICE_MS);
+    return more;
+  };
   const pump = async (feed: () => boolean): Promise<void> => {
     let input = true;
     let more = false;
@@ -192,13 +214,7 @@ async function main(): Promise<void> {
         input = timed(handleSt, feed);
         await turn();
       }
-      const out = timed(drainSt, () => rib.drain(DRAIN));
-      kernelChanges += out.kernel.length;
-      for (const u of out.updates) {
-        withdrawnOut += u.withdrawn.length;
-        for (const g of u.groups) outPrefixes += g.prefixes.length;
-      }
-      more = out.more;
+      more = timed(drainSt, drainSlice);
       await turn();
     }
   };
@@ -217,8 +233,7 @@ async function main(): Promise<void> {
   let next = 0;
   let set = 0;
   await pump(() => {
-    const stop = Math.min(N, next + CHUNK);
-    while (next < stop) {
+    for (let m = 0; m < MESSAGES_PER_TURN && next < N; m++) {
       const n = Math.min(perUpdate, N - next);
       const s = set++ % SETS;
       const peer = s % PEERS;
@@ -255,8 +270,7 @@ async function main(): Promise<void> {
   let wi = 0;
   set = 0;
   await pump(() => {
-    const stop = Math.min(N, wi + CHUNK);
-    while (wi < stop) {
+    for (let m = 0; m < MESSAGES_PER_TURN && wi < N; m++) {
       const n = Math.min(perUpdate, N - wi);
       const peer = set++ % SETS % PEERS;
       const withdrawn: number[] = new Array<number>(n);
@@ -278,8 +292,9 @@ async function main(): Promise<void> {
     prefixes: sent,
     attrSetsIn: SETS,
     peers: PEERS,
-    chunk: CHUNK,
-    drainMax: DRAIN,
+    messagesPerTurn: MESSAGES_PER_TURN,
+    drainBatch: DRAIN,
+    drainSliceMs: DRAIN_SLICE_MS,
     ingestMs: Math.round(ingestMs),
     ingestCpuMs: Math.round(ingestCpuMs),
     ingestMainThreadCpuMs: ingestMainMs,
@@ -300,9 +315,9 @@ async function main(): Promise<void> {
     withdrawMainThreadCpuMs: withdrawMainMs,
     withdrawnToPeer: withdrawnOut,
     afterWithdraw: after,
-    // Longest single calls (a handle batch of CHUNK prefixes; one drain(DRAIN)).
-    maxHandleBatchMs: { ingest: round1(ingestHandle.maxMs), withdraw: round1(handleSt.maxMs) },
-    maxDrainCallMs: { ingest: round1(ingestDrain.maxMs), withdraw: round1(drainSt.maxMs) },
+    // Longest turns (a handle turn of MESSAGES_PER_TURN UPDATEs; a drain slice).
+    maxHandleTurnMs: { ingest: round1(ingestHandle.maxMs), withdraw: round1(handleSt.maxMs) },
+    maxDrainTurnMs: { ingest: round1(ingestDrain.maxMs), withdraw: round1(drainSt.maxMs) },
     // The same two, in process CPU time (all threads; excludes time the process was descheduled).
     maxCallCpuMs: {
       handle: { ingest: round1(ingestHandle.maxCpuMs), withdraw: round1(handleSt.maxCpuMs) },

@@ -214,7 +214,9 @@ export function parseAsPath(buf: Buffer, start: number, end: number, asnLen: num
     }
     segs.push({ type: t as AsPathSegmentTypeCode, asns });
   }
-  return segs;
+  // Exact-size result: a push-grown array keeps 17 slots, ~130 spare bytes in every interned
+  // attribute set (rib/attrs.ts keeps the decoded lists).
+  return segs.length === 1 ? [segs[0]!] : segs.slice();
 }
 
 /** Write segments; sequences longer than 255 ASNs are split (same path), sets cannot be. */

@@ -730,19 +730,26 @@ export class Rib {
   }
 
   private update(p: PeerState, m: UpdateMessage, treatAsWithdraw: boolean, a: RibAction[]): void {
-    m.withdrawn.forEach((pf, i) => this.withdraw(p, pf, m.withdrawnPathIds?.[i] ?? 0));
-    m.mpUnreach?.withdrawn.forEach((pf, i) => this.withdraw(p, pf, m.mpUnreach?.pathIds?.[i] ?? 0));
+    if (m.withdrawn.length > 1) this.pt.prefetch4(m.withdrawn);
+    if (m.nlri.length > 1) this.pt.prefetch4(m.nlri);
+    this.withdrawList(p, m.withdrawn, m.withdrawnPathIds);
+    if (m.mpUnreach !== undefined) this.withdrawList(p, m.mpUnreach.withdrawn, m.mpUnreach.pathIds);
     const attrs = m.attrs;
     if (treatAsWithdraw || attrs === null) {
       // RFC 7606 §2 treat-as-withdraw: every NLRI of the message is withdrawn.
-      m.nlri.forEach((pf, i) => this.withdraw(p, pf, m.nlriPathIds?.[i] ?? 0));
-      m.mpReach?.nlri.forEach((pf, i) => this.withdraw(p, pf, m.mpReach?.pathIds?.[i] ?? 0));
+      this.withdrawList(p, m.nlri, m.nlriPathIds);
+      if (m.mpReach !== undefined) this.withdrawList(p, m.mpReach.nlri, m.mpReach.pathIds);
       return;
     }
     if (m.nlri.length > 0 && attrs.nextHop !== undefined) this.announce(p, m.nlri, m.nlriPathIds, attrs, attrs.nextHop, undefined);
     const mp = m.mpReach;
     if (mp !== undefined && mp.nlri.length > 0) this.announce(p, mp.nlri, mp.pathIds, attrs, mp.nextHop, mp.linkLocal);
     this.checkMaxPrefix(p, a);
+  }
+
+  // A plain loop: forEach with a closure allocated a context per call, 100k+ per table.
+  private withdrawList(p: PeerState, prefixes: readonly Prefix[], pathIds: readonly number[] | undefined): void {
+    for (let i = 0; i < prefixes.length; i++) this.withdraw(p, prefixes[i]!, pathIds?.[i] ?? 0);
   }
 
   /** RFC 4271 §9.1.2 / RFC 4456 §8 loop checks, once per UPDATE (not per prefix). */
@@ -760,7 +767,7 @@ export class Rib {
     const policy = this.importPolicy;
     if (loop !== null && !keepIn) {
       // RFC 4456 §8 "ignore": not stored; an earlier path with the same key is implicitly withdrawn.
-      nlri.forEach((pf, i) => this.withdraw(p, pf, pathIds?.[i] ?? 0));
+      this.withdrawList(p, nlri, pathIds);
       return;
     }
     const inSet = this.attrs.intern(attrs, nh, ll); // one temporary reference for this UPDATE

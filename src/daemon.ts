@@ -36,15 +36,8 @@ import { KernelSync } from './kernel/sync.js';
 import type { Fib } from './kernel/fib.js';
 import { NetlinkFib } from './kernel/netlink-fib.js';
 import { compactPrefix, compactPrefixes, peerOptionsFor, ribPeerFor, routerIdNumber } from './peers.js';
+import { DRAIN_SLICE_MS, drainBatch } from './schedule.js';
 
-/**
- * RIB work per drain call, in prefix x established-peer units: deciding a prefix exports it to
- * every peer, so a route reflector with 1000 clients gets 4 prefixes per call, a node with one
- * peer 4096. Calls repeat within one turn until DRAIN_SLICE_MS has passed, then the loop yields
- * (keepalives, reads and the control sockets stay on time under a full table or a big mesh).
- */
-const DRAIN_WORK = 4096;
-const DRAIN_SLICE_MS = 8;
 
 export interface DaemonOptions {
   readonly configFile: string;
@@ -357,7 +350,7 @@ export class Daemon {
       if (this.shuttingDown) return;
       let up = 0;
       for (const e of this.peers.values()) if (e.negotiated !== null) up++;
-      const batch = Math.max(1, Math.floor(DRAIN_WORK / Math.max(1, up)));
+      const batch = drainBatch(up);
       const t0 = performance.now();
       let out: RibOutput;
       do {

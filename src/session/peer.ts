@@ -36,6 +36,7 @@ import type { Clock, TimerHandle } from './clock.js';
 import type { SessionLogger } from './logger.js';
 import { applyGtsm, needsNativeConnect, secureConnect } from './security.js';
 import type { PendingConnect } from './security.js';
+import { SESSION_MESSAGES_PER_TURN } from '../schedule.js';
 
 export interface PeerOptions {
   /** Display name (Calico's Mesh_10_160_105_7 style); defaults to the address. */
@@ -185,7 +186,7 @@ export class Peer {
     this.config = opts.config;
     this.clock = opts.clock;
     this.log = opts.logger;
-    this.batchSize = opts.batchSize ?? 32;
+    this.batchSize = opts.batchSize ?? SESSION_MESSAGES_PER_TURN;
     this.primary = new Conn(this.nextConnId++, 'outgoing', createSession(opts.config, this.clock.now()));
   }
 
