@@ -52,6 +52,10 @@ export const PEER_FIELD_EFFECTS = {
     effect: 'refresh',
     why: 'routes refused by the AS_PATH loop check were not kept: held routes are re-checked and ROUTE-REFRESH (RFC 2918) asks for the rest again; without Route Refresh only a new session resends them',
   },
+  enforceFirstAs: {
+    effect: 'refresh',
+    why: 'UPDATEs failing the first-AS check (RFC 4271 §6.3) were treated as withdraws and not kept: held routes are re-checked and ROUTE-REFRESH (RFC 2918) asks for the rest again',
+  },
   routeReflectorClient: {
     effect: 'reexport',
     why: 'reflection (RFC 4456 §6) is decided at export: every Adj-RIB-Out is recomputed',

@@ -226,6 +226,11 @@ export const peerSpec = obj('An explicit BGP peer (Calico BGPPeer).', {
     0,
     'Accept routes whose AS_PATH holds our AS up to this many times (BGPPeer.numAllowedLocalASNumbers).',
   ),
+  'enforce-first-as': withDefault(
+    bool(),
+    true,
+    "eBGP: an UPDATE whose AS_PATH does not start with the peer's AS is treated as a withdraw (RFC 4271 §6.3, RFC 7606 §7.2), as FRR does by default. false for a route server, which does not add its own AS.",
+  ),
   'reachable-by': optional(
     address(),
     'Gateway to reach the peer: a /32 (/128) route to the peer via it is installed (BGPPeer.reachableBy).',

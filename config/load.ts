@@ -386,6 +386,7 @@ function normalise(raw: RawConfig): Config {
             },
           }),
       allowLocalAs: peer['allow-local-as'],
+      enforceFirstAs: peer['enforce-first-as'],
       ...(peer['reachable-by'] === undefined ? {} : { reachableBy: peer['reachable-by'].text }),
       enabled: peer.enabled,
     };

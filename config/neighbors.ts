@@ -58,6 +58,8 @@ export interface Neighbor {
   readonly errorWaitMinSec: number;
   readonly errorWaitMaxSec: number;
   readonly allowLocalAs: number;
+  /** RFC 4271 §6.3: eBGP UPDATEs must start their AS_PATH with the peer's AS (off for route servers) */
+  readonly enforceFirstAs: boolean;
   readonly reachableBy?: string;
   readonly enabled: boolean;
 }
@@ -157,6 +159,7 @@ function meshNeighbor(config: Config, node: MeshNodeConfig, own: string): Neighb
     },
     ...timers(config),
     allowLocalAs: 0,
+    enforceFirstAs: true,
     enabled: true,
   };
 }
@@ -202,6 +205,7 @@ function peerNeighbor(config: Config, peer: PeerConfig): Neighbor {
     holdTimeSec,
     keepaliveSec,
     allowLocalAs: peer.allowLocalAs,
+    enforceFirstAs: peer.enforceFirstAs,
     ...(peer.reachableBy === undefined ? {} : { reachableBy: peer.reachableBy }),
     enabled: peer.enabled,
   };

@@ -146,6 +146,8 @@ export interface PeerConfig {
   readonly addPath: AddPathMode;
   readonly gracefulRestart?: PeerGracefulRestartConfig;
   readonly allowLocalAs: number;
+  /** RFC 4271 §6.3 first-AS check on this peer's UPDATEs (eBGP only) */
+  readonly enforceFirstAs: boolean;
   readonly reachableBy?: string;
   readonly enabled: boolean;
 }

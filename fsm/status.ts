@@ -79,6 +79,10 @@ export interface Counters {
   /** RFC 4271 §8 ConnectRetryCounter is in the FSM; these count what an operator asks about. */
   establishedTransitions: number;
   flaps: number;
+  /** UPDATEs handled as a withdraw of their routes (RFC 7606 §2 treat-as-withdraw), for any error. */
+  updatesTreatAsWithdraw: number;
+  /** Of those, the ones whose AS_PATH did not start with the eBGP peer's AS (RFC 4271 §6.3). */
+  firstAsMismatch: number;
 }
 
 function zero(): PerKind {
@@ -86,7 +90,16 @@ function zero(): PerKind {
 }
 
 export function newCounters(): Counters {
-  return { messagesIn: zero(), messagesOut: zero(), bytesIn: zero(), bytesOut: zero(), establishedTransitions: 0, flaps: 0 };
+  return {
+    messagesIn: zero(),
+    messagesOut: zero(),
+    bytesIn: zero(),
+    bytesOut: zero(),
+    establishedTransitions: 0,
+    flaps: 0,
+    updatesTreatAsWithdraw: 0,
+    firstAsMismatch: 0,
+  };
 }
 
 export function countIn(c: Counters, type: number, bytes: number): void {

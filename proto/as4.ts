@@ -28,6 +28,17 @@ export function asPathLength(segments: readonly AsPathSegment[]): number {
   return n;
 }
 
+/**
+ * The leftmost AS of a path, the one RFC 4271 §6.3 compares with an eBGP peer's AS: the first AS
+ * of a leading AS_SEQUENCE. An empty path or one that starts with an AS_SET (or a confederation
+ * segment, RFC 5065) has none: null.
+ */
+export function leftmostAs(segments: readonly AsPathSegment[] | undefined): number | null {
+  const first = segments?.[0];
+  if (first === undefined || first.type !== AsPathSegmentType.Sequence) return null;
+  return first.asns[0] ?? null;
+}
+
 /** Append a segment, merging consecutive AS_SEQUENCEs so the result is canonical. */
 function push(out: AsPathSegment[], seg: AsPathSegment): void {
   const last = out[out.length - 1];

@@ -46,6 +46,11 @@ export interface PeerConfig {
   readonly maxPrefix?: { readonly limit: number; readonly action: 'warn' | 'teardown' };
   /** Calico numAllowedLocalASNumbers: accept our AS this many times in AS_PATH. */
   readonly allowOwnAs: number;
+  /**
+   * RFC 4271 §6.3 on an eBGP session: an UPDATE whose AS_PATH does not start with `asn` is treated
+   * as a withdraw (RFC 7606 §7.2). Absent: off (a route server peer does not prepend its AS).
+   */
+  readonly enforceFirstAs?: boolean;
 }
 
 /** Import policy: the attributes to keep for this route, or null to reject. Pure. */
@@ -93,6 +98,8 @@ export type RibAction =
   /** Close the session with NOTIFICATION (code, subcode, data). */
   | { readonly type: 'teardown'; readonly peer: string; readonly code: number; readonly subcode: number; readonly data: Uint8Array; readonly reason: string }
   | { readonly type: 'maxPrefixWarning'; readonly peer: string; readonly family: Family; readonly limit: number; readonly count: number }
+  /** An UPDATE failed the first-AS check (RFC 4271 §6.3) and was treated as a withdraw of its `prefixes` NLRI. */
+  | { readonly type: 'firstAsMismatch'; readonly peer: string; readonly peerAs: number; readonly firstAs: number | null; readonly prefixes: number }
   /** RFC 4724 §4.1 deferral over: reconcile the kernel against `kernelSnapshot()` and prune. */
   | { readonly type: 'kernelPrune' }
   /** Kernel intent inputs changed (pools): reconcile against `kernelSnapshot()`. */

@@ -14,6 +14,7 @@ import type { Address, Family, PathAttributes, UpdateMessage } from '../proto/ty
 import { Family as Fam, familyAfi, familySafi } from '../proto/types.js';
 import { ErrorCode, CeaseSubcode } from '../proto/errors.js';
 import { Origin, RouteRefreshSubtype } from '../proto/constants.js';
+import { leftmostAs } from '../proto/as4.js';
 import type { AttrSet } from './attrs.js';
 import { AttrStore, asPathCount } from './attrs.js';
 import type { BestReason, DecisionOptions, IneligibleReason, PathSource, PathView } from './decision.js';
@@ -347,7 +348,7 @@ export class Rib {
         break;
       case 'update': {
         const p = this.peerById.get(input.peer);
-        if (p !== undefined && p.up && !p.tornDown) this.update(p, input.message, input.treatAsWithdraw === true, a);
+        if (p !== undefined && p.up && !p.tornDown) this.update(p, input.message, input.treatAsWithdraw === true || this.firstAsMismatch(p, input.message, a), a);
         break;
       }
       case 'endOfRib':
@@ -648,11 +649,30 @@ export class Rib {
     // With soft reconfiguration the stored pre-policy routes are re-imported by refreshIn.
     if (cfg.softReconfigIn) return;
     const refused: number[] = [];
+    const firstAs = p.kind === 'ebgp' && cfg.enforceFirstAs === true;
     this.c.forEachOfPeer(p.idx, (s) => {
       const post = this.c.attr[s]!;
-      if (post >= 0 && this.loopCheck(p, this.attrs.get(post).attrs) !== null) refused.push(s);
+      if (post < 0) return;
+      const attrs = this.attrs.get(post).attrs;
+      if (this.loopCheck(p, attrs) !== null || (firstAs && leftmostAs(attrs.asPath) !== cfg.asn)) refused.push(s);
     });
     for (const s of refused) this.withdraw(p, this.pt.prefixOf(this.c.prefix[s]!), this.c.getPathId(s));
+  }
+
+  /**
+   * RFC 4271 §6.3: an UPDATE from an eBGP peer whose AS_PATH does not start with the peer's AS is
+   * a Malformed AS_PATH, and RFC 7606 §7.2 makes AS_PATH errors treat-as-withdraw (FRR's
+   * enforce-first-as). An empty path or a leading AS_SET has no first AS: an error only when the
+   * UPDATE announces routes (a withdraw-only UPDATE carries no path to judge).
+   */
+  private firstAsMismatch(p: PeerState, m: UpdateMessage, a: RibAction[]): boolean {
+    if (p.kind !== 'ebgp' || p.cfg.enforceFirstAs !== true || m.attrs === null) return false;
+    const announced = m.nlri.length + (m.mpReach?.nlri.length ?? 0);
+    if (announced === 0) return false;
+    const first = leftmostAs(m.attrs.asPath);
+    if (first === p.cfg.asn) return false;
+    a.push({ type: 'firstAsMismatch', peer: p.cfg.id, peerAs: p.cfg.asn, firstAs: first, prefixes: announced });
+    return true;
   }
 
   private refreshIn(id: string, family: Family, a: RibAction[]): void {

@@ -170,6 +170,7 @@ export class DaemonBackend implements ControlBackend {
       },
       importUpdates: { received: 0, rejected: 0, filtered: 0, ignored: 0, accepted: 0 },
       importWithdraws: { received: 0, rejected: 0, filtered: 0, ignored: 0, accepted: 0 },
+      updateErrors: { treatAsWithdraw: c.updatesTreatAsWithdraw, firstAsMismatch: c.firstAsMismatch },
     };
   }
 

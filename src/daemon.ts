@@ -94,6 +94,8 @@ export class Daemon {
   /** Event-loop delay since start (perf_hooks; 10 ms resolution), for `show status` and the stats log. */
   readonly eventLoop: IntervalHistogram = monitorEventLoopDelay({ resolution: 10 });
   private statsTimer: NodeJS.Timeout | null = null;
+  /** Per peer: when the next first-AS warning may be logged, and how many were held back since. */
+  private readonly firstAsLog = new Map<string, { nextMs: number; suppressed: number }>();
 
   constructor(opts: DaemonOptions) {
     this.config = opts.config;
@@ -307,6 +309,7 @@ export class Daemon {
         return;
       }
       const message = entry.negotiated.fourOctetAs ? stripAs4(o.message) : withAttrs(o.message, fromTwoOctet);
+      if (o.treatAsWithdraw) e.peer.counters.updatesTreatAsWithdraw++;
       this.ribInput({ type: 'update', peer: e.peer.address, message, treatAsWithdraw: o.treatAsWithdraw });
     });
     this.sessions.on('routeRefresh', (e) => {
@@ -428,6 +431,9 @@ export class Daemon {
       case 'maxPrefixWarning':
         this.log.warn({ event: 'peer.maxPrefix', peer: a.peer, limit: a.limit, count: a.count }, `${a.peer}: prefix limit ${a.limit} exceeded (${a.count})`);
         return;
+      case 'firstAsMismatch':
+        this.firstAsMismatch(a);
+        return;
       case 'kernelPrune':
         this.restarting = false;
         this.kernel?.converged();
@@ -445,6 +451,33 @@ export class Daemon {
         throw new Error(`unhandled RIB action ${JSON.stringify(never)}`);
       }
     }
+  }
+
+  /**
+   * Count a first-AS treat-as-withdraw and warn, at most once per FIRST_AS_LOG_INTERVAL_MS per
+   * peer: a misconfigured peer repeats it on every UPDATE, and the log must not drown in it.
+   */
+  private firstAsMismatch(a: Extract<RibAction, { type: 'firstAsMismatch' }>): void {
+    const entry = this.peers.get(a.peer);
+    if (entry !== undefined) {
+      entry.peer.counters.updatesTreatAsWithdraw++;
+      entry.peer.counters.firstAsMismatch++;
+    }
+    const now = this.clock.now();
+    const st = this.firstAsLog.get(a.peer) ?? { nextMs: 0, suppressed: 0 };
+    this.firstAsLog.set(a.peer, st);
+    if (now < st.nextMs) {
+      st.suppressed++;
+      return;
+    }
+    const first = a.firstAs === null ? 'no leading AS (empty path or AS_SET)' : `first AS ${a.firstAs}`;
+    this.log.warn(
+      { event: 'update.firstAs', peer: a.peer, name: entry?.neighbor.name, peerAs: a.peerAs, firstAs: a.firstAs, prefixes: a.prefixes, suppressed: st.suppressed },
+      `${entry?.neighbor.name ?? a.peer}: UPDATE with ${first}, not the peer's AS ${a.peerAs}: ${a.prefixes} route(s) treated as withdrawn (RFC 4271 §6.3, RFC 7606 §7.2)` +
+        (st.suppressed > 0 ? `; ${st.suppressed} more since the last warning` : ''),
+    );
+    st.nextMs = now + FIRST_AS_LOG_INTERVAL_MS;
+    st.suppressed = 0;
   }
 
   // --- reload -----------------------------------------------------------------------------
@@ -654,6 +687,9 @@ export class Daemon {
     return undefined;
   }
 }
+
+/** At most one first-AS warning per peer this often (the rest are counted in the next one). */
+const FIRST_AS_LOG_INTERVAL_MS = 60_000;
 
 /** Why a session moved forward (a NOTIFICATION or socket error carries its own text). */
 function transitionReason(from: string, to: string): string {

@@ -103,6 +103,7 @@ export function ribPeerFor(config: Config, n: Neighbor, neg: Negotiated): RibPee
       ? {}
       : { maxPrefix: { limit: n.maxPrefix.limit, action: n.maxPrefix.action === 'restart' ? 'teardown' : 'warn' } }),
     allowOwnAs: n.allowLocalAs,
+    enforceFirstAs: n.enforceFirstAs,
   };
 }
 

@@ -46,6 +46,8 @@ export interface NeighborStatus {
   };
   readonly importUpdates: { readonly received: number; readonly rejected: number; readonly filtered: number; readonly ignored: number; readonly accepted: number };
   readonly importWithdraws: { readonly received: number; readonly rejected: number; readonly filtered: number; readonly ignored: number; readonly accepted: number };
+  /** UPDATEs treated as withdraw (RFC 7606), and of them first-AS mismatches (RFC 4271 §6.3); absent in old snapshots. */
+  readonly updateErrors?: { readonly treatAsWithdraw: number; readonly firstAsMismatch: number };
   /** Export-side counters, BIRD's "Export updates/withdraws" rows (added for the BIRD socket; zeros when absent). */
   readonly exportUpdates?: { readonly received: number; readonly rejected: number; readonly filtered: number; readonly accepted: number };
   readonly exportWithdraws?: { readonly received: number; readonly accepted: number };

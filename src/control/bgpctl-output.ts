@@ -112,6 +112,14 @@ export const textOutput: Output = {
         ['Negotiated', caps(n.capabilities.negotiated)],
         ['Graceful restart', gr.negotiated ? `negotiated, restart time ${orDash(gr.restartTimeSec)} s, ${gr.state}` : 'not negotiated'],
         ['Routes', `${n.routes.imported} imported, ${n.routes.exported} exported, ${n.routes.preferred} preferred, ${n.routes.filtered} filtered`],
+        ...(n.updateErrors === undefined
+          ? []
+          : [
+              [
+                'UPDATE errors',
+                `${n.updateErrors.treatAsWithdraw} treated as withdraw (RFC 7606), ${n.updateErrors.firstAsMismatch} of them first AS not the peer's (RFC 4271 §6.3)`,
+              ] as [string, string],
+            ]),
       ]) +
       '\n  Messages:\n' +
       columns([

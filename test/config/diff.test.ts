@@ -267,7 +267,7 @@ t.test('the reset list: every reset-requiring field has a reason', async (t) => 
 });
 
 t.test('import rules are refreshed, not reset (RFC 2918 route refresh)', async (t) => {
-  t.same(REFRESH_FIELDS, ['clusterId', 'allowLocalAs']);
+  t.same(REFRESH_FIELDS, ['clusterId', 'allowLocalAs', 'enforceFirstAs']);
   const after = load(BASE.replace('asn: 65001 }', 'asn: 65001, allow-local-as: 1 }'));
   t.same(summary(diffConfig(load(BASE), after)), ['PeerChanged Global_10_0_0_1 [allowLocalAs] refresh']);
   const both = load(BASE.replace('asn: 65001 }', 'asn: 65001, allow-local-as: 1, hold: 30 }'));
