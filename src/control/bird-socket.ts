@@ -26,6 +26,7 @@ import {
   silentLogger,
   unlinkOwnSocket,
   yieldToLoop,
+  serveLines,
 } from './unix-server.js';
 import type { ControlLogger, FlowLimits } from './unix-server.js';
 
@@ -57,12 +58,9 @@ export interface BirdSocketOptions {
   readonly restricted?: boolean;
 }
 
-/** Commands queued per connection before we stop reading from it (TCP-style backpressure). */
-const MAX_QUEUED_COMMANDS = 64;
 /** Lines written between checks of the client's buffer and yields to the event loop. */
 const WRITE_BATCH_LINES = 512;
 
-type QueueItem = { readonly kind: 'line'; readonly text: string } | { readonly kind: 'too-long' };
 
 export class BirdSocketServer {
   private readonly ctx: BirdCommandContext;
@@ -129,49 +127,20 @@ export class BirdSocketServer {
     const out = new ClientOutput(socket, this.flow, (reason) => log.warn({ event: 'control.client_dropped', socket: this.opts.path, reason }, 'dropping BIRD control client'));
     const framer = new BirdFramer();
     const state: BirdSessionState = { restricted: this.opts.restricted ?? false, echo: false };
-    const splitter = new LineSplitter(BIRD_MAX_COMMAND_BYTES);
-    const queue: QueueItem[] = [];
-    let busy = false;
-    let paused = false;
-
     socket.on('error', (err) => log.debug({ event: 'control.client_error', err: err.message }, 'BIRD control client error'));
     socket.on('close', () => this.echoClients.delete(out));
 
-    const pump = async (): Promise<void> => {
-      if (busy) return;
-      busy = true;
-      try {
-        for (let item = queue.shift(); item !== undefined && !out.closed; item = queue.shift()) {
-          if (paused && queue.length < MAX_QUEUED_COMMANDS / 2) {
-            paused = false;
-            socket.resume();
-          }
-          const reply: BirdReply =
-            item.kind === 'too-long'
-              ? { lines: [], final: { code: Reply.COMMAND_TOO_LONG, text: 'Command too long' } }
-              : await this.run(item.text, state);
-          await this.send(out, framer, reply);
-          if (state.echo) this.echoClients.add(out);
-          else this.echoClients.delete(out);
-          if (reply.after === 'shutdown') {
-            socket.end();
-            log.info({ event: 'control.shutdown_requested', socket: this.opts.path }, 'shutdown requested over the BIRD control socket');
-            this.opts.backend.shutdown();
-            return;
-          }
-        }
-      } finally {
-        busy = false;
-      }
-    };
-
-    socket.on('data', (chunk: Buffer) => {
-      for (const item of splitter.push(chunk)) queue.push(item);
-      if (queue.length >= MAX_QUEUED_COMMANDS && !paused) {
-        paused = true;
-        socket.pause();
-      }
-      void pump();
+    serveLines(socket, out, new LineSplitter(BIRD_MAX_COMMAND_BYTES), async (item) => {
+      const reply: BirdReply =
+        item.kind === 'too-long' ? { lines: [], final: { code: Reply.COMMAND_TOO_LONG, text: 'Command too long' } } : await this.run(item.text, state);
+      await this.send(out, framer, reply);
+      if (state.echo) this.echoClients.add(out);
+      else this.echoClients.delete(out);
+      if (reply.after !== 'shutdown') return 'next';
+      socket.end();
+      log.info({ event: 'control.shutdown_requested', socket: this.opts.path }, 'shutdown requested over the BIRD control socket');
+      this.opts.backend.shutdown();
+      return 'stop';
     });
 
     out.write(framer.final({ code: Reply.WELCOME, text: `BIRD ${this.ctx.version} ready.` }));

@@ -20,6 +20,7 @@ import {
   silentLogger,
   unlinkOwnSocket,
   yieldToLoop,
+  serveLines,
 } from './unix-server.js';
 import type { ControlLogger, FlowLimits } from './unix-server.js';
 
@@ -51,7 +52,6 @@ interface StreamedReply {
 
 type Reply = { readonly kind: 'plain'; readonly response: ControlResponse } | StreamedReply;
 
-const MAX_QUEUED_REQUESTS = 64;
 const STREAM_BATCH_ITEMS = 256;
 
 /** Finds a neighbor by address (canonical comparison, so `fd00::07` finds `fd00::7`) or by name. */
@@ -145,41 +145,15 @@ export class JsonSocketServer {
     const out = new ClientOutput(socket, this.flow, (reason) =>
       this.log.warn({ event: 'control.client_dropped', socket: this.opts.path, reason }, 'dropping control client'),
     );
-    const splitter = new LineSplitter(this.opts.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES);
-    const queue: Array<{ readonly kind: 'line'; readonly text: string } | { readonly kind: 'too-long' }> = [];
-    let busy = false;
-    let paused = false;
+    const maxBytes = this.opts.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES;
     socket.on('error', (err) => this.log.debug({ event: 'control.client_error', err: err.message }, 'control client error'));
-
-    const pump = async (): Promise<void> => {
-      if (busy) return;
-      busy = true;
-      try {
-        for (let item = queue.shift(); item !== undefined && !out.closed; item = queue.shift()) {
-          if (paused && queue.length < MAX_QUEUED_REQUESTS / 2) {
-            paused = false;
-            socket.resume();
-          }
-          if (item.kind === 'too-long') {
-            const max = this.opts.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES;
-            socket.end(JSON.stringify({ ok: false, error: `request too large (limit ${max} bytes)` }) + '\n');
-            return;
-          }
-          if (item.text.trim() === '') continue;
-          await this.send(out, await this.handleLine(item.text));
-        }
-      } finally {
-        busy = false;
+    serveLines(socket, out, new LineSplitter(maxBytes), async (item) => {
+      if (item.kind === 'too-long') {
+        socket.end(JSON.stringify({ ok: false, error: `request too large (limit ${maxBytes} bytes)` }) + '\n');
+        return 'stop';
       }
-    };
-
-    socket.on('data', (chunk: Buffer) => {
-      for (const item of splitter.push(chunk)) queue.push(item);
-      if (queue.length >= MAX_QUEUED_REQUESTS && !paused) {
-        paused = true;
-        socket.pause();
-      }
-      void pump();
+      if (item.text.trim() !== '') await this.send(out, await this.handleLine(item.text));
+      return 'next';
     });
   }
 

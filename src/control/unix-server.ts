@@ -242,6 +242,52 @@ export function createTrackedServer(
   return { server, sockets };
 }
 
+/** One input line from LineSplitter, or the marker of a line that exceeded the cap. */
+export type SplitLine = { readonly kind: 'line'; readonly text: string } | { readonly kind: 'too-long' };
+
+/** Lines a client may have waiting before its socket stops being read. */
+export const MAX_QUEUED_LINES = 64;
+
+/**
+ * One client's command loop, shared by the bgpctl and BIRD sockets: lines are queued as they
+ * arrive and handled one at a time, in order (a reply is never interleaved with the next). Past
+ * MAX_QUEUED_LINES waiting lines the socket stops being read, so the kernel's buffer pushes back
+ * on a client that pipelines without reading, until half of them have been handled. `handle`
+ * returning 'stop' ends the loop for good (the handler has closed or is closing the client).
+ */
+export function serveLines(socket: Socket, out: ClientOutput, splitter: LineSplitter, handle: (line: SplitLine) => Promise<'next' | 'stop'>): void {
+  const queue: SplitLine[] = [];
+  let busy = false;
+  let paused = false;
+  let stopped = false;
+  const pump = async (): Promise<void> => {
+    if (busy || stopped) return;
+    busy = true;
+    try {
+      for (let item = queue.shift(); item !== undefined && !out.closed; item = queue.shift()) {
+        if (paused && queue.length < MAX_QUEUED_LINES / 2) {
+          paused = false;
+          socket.resume();
+        }
+        if ((await handle(item)) === 'stop') {
+          stopped = true;
+          return;
+        }
+      }
+    } finally {
+      busy = false;
+    }
+  };
+  socket.on('data', (chunk: Buffer) => {
+    for (const item of splitter.push(chunk)) queue.push(item);
+    if (queue.length >= MAX_QUEUED_LINES && !paused) {
+      paused = true;
+      socket.pause();
+    }
+    void pump();
+  });
+}
+
 /** Accumulates newline-delimited input with a cap on one line's size; CR is dropped as BIRD does. */
 export class LineSplitter {
   private parts: Buffer[] = [];
@@ -259,8 +305,8 @@ export class LineSplitter {
    * Splits a chunk. Returns complete lines and, for each line that exceeded the cap, a 'too-long'
    * marker at its position (its bytes are discarded up to the next newline, never buffered).
    */
-  push(chunk: Buffer): Array<{ readonly kind: 'line'; readonly text: string } | { readonly kind: 'too-long' }> {
-    const out: Array<{ readonly kind: 'line'; readonly text: string } | { readonly kind: 'too-long' }> = [];
+  push(chunk: Buffer): SplitLine[] {
+    const out: SplitLine[] = [];
     let start = 0;
     while (start <= chunk.length) {
       const nl = chunk.indexOf(0x0a, start);
