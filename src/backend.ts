@@ -14,7 +14,7 @@ import { familyName } from '../proto/types.js';
 import { AsPathSegmentType, Origin } from '../proto/constants.js';
 import { CeaseSubcode } from '../proto/errors.js';
 import { isLogLevel } from './log.js';
-import type { KernelMetrics } from './metrics.js';
+import type { KernelMetrics, RefusedConnections } from './metrics.js';
 
 const ORIGIN_NAMES = { [Origin.Igp]: 'IGP', [Origin.Egp]: 'EGP', [Origin.Incomplete]: 'Incomplete' } as const;
 
@@ -277,6 +277,11 @@ export class DaemonBackend implements ControlBackend {
     if (k === null) return null;
     const st = k.status();
     return { desired: st.desired, installed: st.installed, failed: st.failed, pending: st.pending, syncErrors: this.d.kernelSyncErrors, converged: st.converged };
+  }
+
+  /** Connections the listeners closed before reading a byte (metrics). */
+  refusedConnections(): RefusedConnections {
+    return { unconfigured: this.d.sessions.refused, ttlSecurity: this.d.sessions.gtsmRefused };
   }
 
   memory(): { readonly routingTables: number; readonly routeAttributes: number; readonly protocols: number; readonly total: number } {

@@ -41,8 +41,17 @@ export interface KernelMetrics {
   readonly converged: boolean;
 }
 
+/** Incoming connections closed before any BGP byte was read, by reason (since start). */
+export interface RefusedConnections {
+  /** From an address with no configured peer (RFC 4271 §8.2.1). */
+  readonly unconfigured: number;
+  /** From a ttl-security peer whose SYN arrived with too low a TTL (RFC 5082 §3). */
+  readonly ttlSecurity: number;
+}
+
 export interface MetricsSnapshot {
   readonly status: DaemonStatus;
+  readonly refused: RefusedConnections;
   readonly neighbors: readonly NeighborStatus[];
   /** Null when the daemon does not program the kernel (kernel.program: false). */
   readonly kernel: KernelMetrics | null;
@@ -150,6 +159,11 @@ export function metricsText(s: MetricsSnapshot): string {
     x.family('wren_kernel_converged', 'gauge', '1 once the kernel holds what the RIB wants (stale routes pruned), else 0.', [[{}, k.converged ? 1 : 0]]);
   }
 
+  x.family('wren_connections_refused_total', 'counter', 'Incoming TCP connections closed before any BGP message was read: unconfigured (no peer has the address), ttl_security (SYN TTL below the peer\'s ttl-security minimum).', [
+    [{ reason: 'unconfigured' }, s.refused.unconfigured],
+    [{ reason: 'ttl_security' }, s.refused.ttlSecurity],
+  ]);
+
   x.family('wren_event_loop_delay_p50_seconds', 'gauge', 'Median event-loop delay since the previous scrape.', [[{}, s.eventLoop.p50]]);
   x.family('wren_event_loop_delay_p99_seconds', 'gauge', '99th percentile event-loop delay since the previous scrape.', [[{}, s.eventLoop.p99]]);
   x.family('wren_event_loop_delay_max_seconds', 'gauge', 'Largest event-loop delay since the previous scrape.', [[{}, s.eventLoop.max]]);
@@ -166,6 +180,7 @@ export interface MetricsSource {
   status(): DaemonStatus;
   neighbors(): readonly NeighborStatus[];
   kernelMetrics(): KernelMetrics | null;
+  refusedConnections(): RefusedConnections;
 }
 
 export interface MetricsServerOptions {
@@ -232,6 +247,7 @@ export class MetricsServer {
       status: this.source.status(),
       neighbors: this.source.neighbors(),
       kernel: this.source.kernelMetrics(),
+      refused: this.source.refusedConnections(),
       eventLoop,
       memory: { rss: mem.rss, heapUsed: mem.heapUsed, heapTotal: mem.heapTotal, external: mem.external },
     };

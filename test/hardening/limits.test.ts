@@ -22,7 +22,17 @@ const nh = (a: string): number => a.split('.').reduce((x, o) => ((x << 8) | Numb
 /** n distinct /24s starting at first.0.0.0. */
 const slash24s = (first: number, n: number): number[] => Array.from({ length: n }, (_, i) => prefix4(((first << 24) | (i << 8)) >>> 0, 24));
 
+/** A TCP port free on 127.0.0.1 right now (for the metrics listener). */
+async function freePort(): Promise<number> {
+  const srv = net.createServer();
+  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
+  const port = (srv.address() as net.AddressInfo).port;
+  await new Promise<void>((resolve) => srv.close(() => resolve()));
+  return port;
+}
+
 t.test('limits and load', async (t) => {
+  const metricsPort = await freePort();
   const wren = new LocalWren([
     { address: W, asn: 65002 },
     { address: WARN, asn: 65004, extra: { 'max-prefix': { limit: 100, action: 'warn' } } },
@@ -30,7 +40,7 @@ t.test('limits and load', async (t) => {
     { address: FEED, asn: 65006 },
     { address: SLOW, asn: 65007, extra: { hold: 9, keepalive: 3 } },
     { address: SLOW2, asn: 65008, extra: { hold: 9, keepalive: 3 } },
-  ]);
+  ], { metrics: { listen: `127.0.0.1:${metricsPort}` } });
   t.teardown(() => wren.close());
   await wren.start();
   const target = (a: string) => () => RawBgp.tcp({ host: '127.0.0.1', port: wren.port, localAddress: a });
@@ -150,6 +160,10 @@ t.test('limits and load', async (t) => {
     t.equal(done, 10_000, `10000 attempts in ${ms} ms`);
     t.equal(bytes, 0, 'not a single BGP byte to an unconfigured address');
     t.ok(closedByWren > 9_900, `wren closed them (${closedByWren})`);
+    const scrape = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    const refused = Number(/^wren_connections_refused_total\{reason="unconfigured"\} (\d+)$/m.exec(scrape)?.[1] ?? -1);
+    t.ok(refused >= 10_000, `counted in wren_connections_refused_total{reason="unconfigured"}: ${refused}`);
+    t.match(scrape, /^wren_connections_refused_total\{reason="ttl_security"\} 0$/m, 'none refused for ttl-security');
     t.comment(`RSS KiB before ${rss0}, after ${rss1}`);
     t.ok(rss1 - rss0 < 32 * 1024, `RSS flat (+${((rss1 - rss0) / 1024).toFixed(1)} MiB)`);
     t.ok(await witnessOk(), 'witness session untouched');

@@ -70,6 +70,7 @@ export const SNAPSHOT: MetricsSnapshot = {
     neighbor({ name: 'Global_10_0_0_1 "rr"\\x\nnext', address: '10.0.0.1', peerType: 'global', state: 'Active', enabled: false, sinceMs: T0 + 10_500 }),
   ],
   kernel: { desired: 3, installed: 2, failed: 1, pending: 0, syncErrors: 4, converged: true },
+  refused: { unconfigured: 10000, ttlSecurity: 13 },
   eventLoop: { p50: 0.010223615, p99: 0.012582911, max: 0.0431 },
   memory: { rss: 61_440_000, heapUsed: 12_000_000, heapTotal: 20_000_000, external: 1_500_000 },
 };
