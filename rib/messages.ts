@@ -77,9 +77,16 @@ export type RibInput =
   /**
    * New import settings (allowOwnAs) of an established peer, applied without a session reset:
    * routes the new settings refuse are withdrawn now; follow with refreshIn per family to get back
-   * the routes the old settings refused. Export settings still go through peerUp.
+   * the routes the old settings refused.
    */
   | { readonly type: 'peerImport'; readonly peer: PeerConfig }
+  /**
+   * New export settings (route-reflector-client, next-hop mode) of an established peer, applied
+   * without a session reset and without touching its Adj-RIB-In: its Adj-RIB-Out is recomputed,
+   * and every peer's when `everyPeer` (a client flag decides reflection of the peer's own routes
+   * to the others too, RFC 4456 §8). Only differences are sent.
+   */
+  | { readonly type: 'peerExport'; readonly peer: PeerConfig; readonly everyPeer: boolean }
   | { readonly type: 'originate'; readonly prefixes: readonly Prefix[]; readonly kind: 'block' | 'static' }
   | { readonly type: 'withdrawLocal'; readonly prefixes: readonly Prefix[] }
   | {

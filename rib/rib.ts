@@ -363,6 +363,9 @@ export class Rib {
       case 'peerImport':
         this.peerImport(input.peer);
         break;
+      case 'peerExport':
+        this.peerExport(input.peer, input.everyPeer);
+        break;
       case 'originate':
         for (const p of input.prefixes) this.originate(p, input.kind);
         break;
@@ -450,9 +453,7 @@ export class Rib {
     p.tornDown = false;
     p.warned.clear();
     p.source = { kind, address: cfg.address, routerId: cfg.routerId };
-    // A target per negotiated family (null: the family is not sent on this session).
-    p.target4 = cfg.families.includes(Fam.Ipv4Unicast) ? { kind, localAsn: cfg.localAsn, selfNextHop: cfg.localAddress, nextHopMode: cfg.nextHopMode } : null;
-    p.target6 = cfg.localAddressV6 === undefined || !cfg.families.includes(Fam.Ipv6Unicast) ? null : { kind, localAsn: cfg.localAsn, selfNextHop: cfg.localAddressV6, nextHopMode: cfg.nextHopMode };
+    this.setTargets(p);
     p.out = this.newOut(cfg);
     if (p.staleGr) {
       a.push({ type: 'cancelTimer', timer: { kind: 'restart', peer: cfg.id } });
@@ -469,6 +470,33 @@ export class Rib {
       else p.deferralEor = new Set(cfg.families);
       this.checkDeferral(a);
     }
+  }
+
+  /** A target per negotiated family (null: the family is not sent on this session). */
+  private setTargets(p: PeerState): void {
+    const cfg = p.cfg;
+    const kind = cfg.asn === cfg.localAsn ? 'ibgp' : 'ebgp';
+    p.target4 = cfg.families.includes(Fam.Ipv4Unicast) ? { kind, localAsn: cfg.localAsn, selfNextHop: cfg.localAddress, nextHopMode: cfg.nextHopMode } : null;
+    p.target6 = cfg.localAddressV6 === undefined || !cfg.families.includes(Fam.Ipv6Unicast) ? null : { kind, localAsn: cfg.localAsn, selfNextHop: cfg.localAddressV6, nextHopMode: cfg.nextHopMode };
+  }
+
+  /**
+   * Walk every prefix again through exportPrefix, which sends only what differs from the
+   * Adj-RIB-Out. An End-of-RIB still owed by an initial walk in progress is sent after this one.
+   */
+  private rewalk(o: OutState): void {
+    o.dumpCursor = 0;
+    o.dumpEnd = this.pt.high;
+  }
+
+  private peerExport(cfg: PeerConfig, everyPeer: boolean): void {
+    const p = this.peerById.get(cfg.id);
+    if (p === undefined || !p.up || p.idx === LOCAL) return;
+    p.cfg = cfg;
+    this.setTargets(p);
+    // New rules for paths from and to this peer: every OutState drops its cached rules and transforms.
+    this.rulesEpoch++;
+    for (const t of everyPeer ? this.peers : [p]) if (t.up && t.out !== null) this.rewalk(t.out);
   }
 
   private newOut(cfg: PeerConfig): OutState {
@@ -703,11 +731,7 @@ export class Rib {
     if (input.exportPolicy !== undefined) {
       this.exportPolicy = input.exportPolicy;
       // Re-evaluate every Adj-RIB-Out (a non-forced walk: only differences are sent).
-      for (const p of this.peers) if (p.out !== null) {
-        p.out.dumpCursor = 0;
-        p.out.dumpEnd = this.pt.high;
-        p.out.dumpEndOfRib = false;
-      }
+      for (const p of this.peers) if (p.out !== null) this.rewalk(p.out);
     }
     if (input.pools !== undefined) {
       this.kcfg = this.kernelConfig(input.pools);

@@ -50,7 +50,7 @@ export interface DaemonOptions {
 }
 
 export interface PeerEntry {
-  readonly neighbor: Neighbor;
+  neighbor: Neighbor;
   readonly peer: Peer;
   /** Set while the session is Established (what the RIB knows the peer as). */
   negotiated: Negotiated | null;
@@ -568,15 +568,18 @@ export class Daemon {
         }
         const entry = this.peers.get(c.after.address);
         if (entry === undefined) return;
-        this.peers.set(c.after.address, { ...entry, neighbor: c.after });
+        // In place: session callbacks hold this entry (a copy would leave them the old one).
+        entry.neighbor = c.after;
         if (c.after.enabled !== entry.enabled) {
           entry.enabled = c.after.enabled;
           if (c.after.enabled) entry.peer.start();
           else entry.peer.stop(CeaseSubcode.AdministrativeShutdown);
         }
         if (c.needsReexport && entry.negotiated !== null) {
-          // Re-announce the peer to the RIB with its new export settings.
-          this.ribInput({ type: 'peerUp', peer: ribPeerFor(this.config, c.after, entry.negotiated) });
+          // New export settings: the Adj-RIB-Out(s) are recomputed, the Adj-RIB-In stays (a
+          // peerUp here would drop every route the peer sent, with nothing to bring them back).
+          const everyPeer = c.fields.includes('routeReflectorClient');
+          this.ribInput({ type: 'peerExport', peer: ribPeerFor(this.config, c.after, entry.negotiated), everyPeer });
         }
         if (action === 'refresh' && entry.negotiated !== null) this.refreshImport(c.after, entry.negotiated, c.fields);
         return;

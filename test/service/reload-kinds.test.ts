@@ -5,6 +5,8 @@
 // which NOTIFICATIONs wren sent, as config/diff.ts and ARCHITECTURE.md define it:
 //   peer added            -> only the new session comes up
 //   policy only           -> (blocks, pools, disable-bgp-export) nothing resets; the routes change
+//   one peer's next-hop   -> export policy: nothing resets, and the routes wren learned from that
+//                            peer stay in its RIB (the Adj-RIB-Out is recomputed, not the Adj-RIB-In)
 //   one peer's hold time  -> only that session resets, Cease / Other Configuration Change (6/6)
 //   one peer's add-path   -> same, on the GoBGP peer (a capability in OPEN)
 //   peer removed          -> only that session closes, Cease / Peer De-configured (6/3)
@@ -25,6 +27,8 @@ import type { Spoke } from './star.js';
 const B1 = '172.18.64.0/26';
 const B2 = '172.18.65.0/26';
 const B3 = '172.18.66.0/26';
+/** Originated by BIRD on p1: wren must keep it through reloads that do not reset p1. */
+const P1_ROUTE = '10.71.1.0/24';
 const POOL = '172.18.64.0/18';
 const CEASE = 6;
 const PEER_DECONFIGURED = 3;
@@ -38,7 +42,7 @@ if (await requireLab(t, ['bird2', 'gobgp', 'tshark'])) {
     for (const [i, name] of ['p1', 'p2', 'p3', 'p4'].entries()) sp.push(await addSpoke(lab, w, i + 1, name));
     const [p1, p2, p3, p4] = sp as [Spoke, Spoke, Spoke, Spoke];
     const peers = new Map<Spoke, Speaker>([
-      [p1, peerSpeaker('bird2', p1)],
+      [p1, peerSpeaker('bird2', p1, [P1_ROUTE])],
       [p2, peerSpeaker('bird2', p2)],
       [p3, peerSpeaker('gobgp', p3)],
       [p4, peerSpeaker('bird2', p4)],
@@ -209,6 +213,23 @@ if (await requireLab(t, ['bird2', 'gobgp', 'tshark'])) {
         },
         { reset: [], same: [p1, p2, p3, p4] },
       );
+    });
+
+    t.test("one BIRD peer's next-hop: nothing resets, its routes stay", async (t) => {
+      await wren.waitForRoute(P1_ROUTE);
+      await step(
+        t,
+        async () => {
+          state.peers.set(p1, { 'next-hop': 'self' });
+          t.match(await reload(t), /peer Global_10_0_1_2 changed \(nextHop\)/);
+        },
+        { reset: [], same: [p1, p2, p3, p4] },
+      );
+      const held = await wren.routes(P1_ROUTE);
+      t.equal(held.filter((r) => !r.local).length, 1, `wren still holds ${P1_ROUTE} from p1 after the reload`);
+      state.peers.set(p1, {});
+      await reload(t);
+      t.equal((await wren.routes(P1_ROUTE)).length, 1, 'and after the change back');
     });
 
     t.test("one BIRD peer's hold time: only that session resets", async (t) => {
