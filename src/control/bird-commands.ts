@@ -6,7 +6,7 @@
  * (birdc expands client-side and sends full words), symbols or "quoted patterns" as protocol
  * arguments, and `9001 syntax error` for everything else, including an empty line.
  */
-import type { ControlBackend, NeighborStatus, RoutePath } from '../status.js';
+import type { ControlBackend, NeighborStatus, RefreshDirection, RoutePath } from '../status.js';
 import {
   BUILTIN_PROTOCOL_NAMES,
   Reply,
@@ -57,7 +57,7 @@ export type BirdCommand =
   | { readonly type: 'configure'; readonly check: boolean; readonly file: string | null }
   | { readonly type: 'configure-nothing' }
   | { readonly type: 'proto-action'; readonly action: 'enable' | 'disable' | 'restart'; readonly target: ProtoTarget }
-  | { readonly type: 'proto-reload'; readonly target: ProtoTarget }
+  | { readonly type: 'proto-reload'; readonly direction: RefreshDirection | 'both'; readonly target: ProtoTarget }
   | { readonly type: 'down' }
   | { readonly type: 'restrict' }
   | { readonly type: 'echo'; readonly on: boolean }
@@ -244,11 +244,11 @@ export function parseBirdCommand(line: string): BirdCommand {
     if (isCommand(target)) return target;
     cmd = { type: 'proto-action', action, target };
   } else if (c.keyword('reload')) {
-    if (!c.keyword('in')) c.keyword('out');
+    const direction = c.keyword('in') ? 'in' : c.keyword('out') ? 'out' : 'both';
     const target = parseTarget(c, true);
     if (target === null) return SYNTAX_ERROR;
     if (isCommand(target)) return target;
-    cmd = { type: 'proto-reload', target };
+    cmd = { type: 'proto-reload', direction, target };
   } else if (c.keyword('down')) {
     cmd = { type: 'down' };
   } else if (c.keyword('restrict')) {
@@ -424,6 +424,31 @@ function protoAction(ctx: BirdCommandContext, action: 'enable' | 'disable' | 're
   return ok(out);
 }
 
+/**
+ * `reload [in|out] X`: a BGP protocol that is up gets a route refresh (in: ROUTE-REFRESH to the
+ * peer, RFC 2918; out: our Adj-RIB-Out sent again; neither word: both, as BIRD does) and
+ * `0015-X: reloading`; one that is not up is passed over without a line, as BIRD 1.6 does; one
+ * whose peer did not negotiate Route Refresh, and the built-in rows, get `8006-X: reload failed`.
+ */
+function protoReload(ctx: BirdCommandContext, direction: RefreshDirection | 'both', target: ProtoTarget): BirdReply {
+  const selected = selectProtocols(allProtocols(ctx, false), target);
+  if (!Array.isArray(selected)) return selected;
+  const neighbors = familyNeighbors(ctx);
+  const out: BirdLine[] = [];
+  for (const p of selected) {
+    const n = neighbors.find((x) => x.name === p.name);
+    if (n === undefined) {
+      out.push({ code: Reply.ACTION_FAILED, text: `${p.name}: reload failed` });
+      continue;
+    }
+    if (n.state !== 'Established') continue;
+    const dirs: RefreshDirection[] = direction === 'both' ? ['in', 'out'] : [direction];
+    const failed = dirs.map((d) => ctx.backend.neighborRefresh(n.name, d)).find((r) => !r.ok);
+    out.push(failed === undefined ? { code: Reply.RELOADING, text: `${p.name}: reloading` } : { code: Reply.ACTION_FAILED, text: `${p.name}: reload failed` });
+  }
+  return ok(out);
+}
+
 function configErrorReply(head: BirdLine[], errors: readonly string[]): BirdReply {
   const list = errors.length === 0 ? ['configuration error'] : errors;
   const lines = [...head, ...list.slice(0, -1).map((text) => ({ code: Reply.CONFIG_ERROR, text }))];
@@ -496,10 +521,7 @@ export async function executeBirdCommand(cmd: BirdCommand, ctx: BirdCommandConte
         if (!known) return single(Reply.INVALID_SYMBOL, `${name} is not a protocol`);
       }
       if (state.restricted) return DENIED;
-      // Route refresh on demand is not wired to the daemon; say so per protocol rather than pretend.
-      const selected = selectProtocols(allProtocols(ctx, false), cmd.target);
-      if (!Array.isArray(selected)) return selected;
-      return ok(selected.map((p) => ({ code: Reply.ACTION_FAILED, text: `${p.name}: reload failed (not supported by wren)` })));
+      return protoReload(ctx, cmd.direction, cmd.target);
     }
     case 'down':
       return state.restricted ? DENIED : { lines: [], final: { code: Reply.SHUTDOWN_ORDERED, text: 'Shutdown requested' }, after: 'shutdown' };

@@ -114,6 +114,7 @@ t.test('normalisation', async (t) => {
         nextHop: 'auto',
         addPath: 'both',
         allowLocalAs: 0,
+        enforceFirstAs: true,
         enabled: true,
       },
     ]);

@@ -76,6 +76,7 @@ t.test('a mesh neighbour in full (seed node .6)', async (t) => {
     errorWaitMinSec: 5,
     errorWaitMaxSec: 30,
     allowLocalAs: 0,
+    enforceFirstAs: true,
     enabled: true,
   });
 });

@@ -2,6 +2,7 @@
 // backend holding the data the lab node held at capture time.
 process.env['TZ'] = 'UTC';
 import t from 'tap';
+import type { NeighborStatus } from '../../src/status.js';
 import type { Test } from 'tap';
 import { BirdSocketServer } from '../../src/control/bird-socket.js';
 import type { BirdSocketOptions } from '../../src/control/bird-socket.js';
@@ -122,9 +123,9 @@ t.test('bird1_ctrl: disable/enable/restart, already-*, 9002, patterns', async (t
   const b = seedNode({ peerSince: '11:36:37', started: '11:36:35', now: '11:37:41' });
   await replay(t, 'bird1_ctrl.txt', b, {
     'restart all': 'wren restarts only BGP protocols (built-in rows are not restartable)',
-    'reload Mesh_10_160_105_7': 'route refresh on demand is not implemented (8006)',
-    'reload in Mesh_10_160_105_7': 'not implemented',
-    'reload out Mesh_10_160_105_7': 'not implemented',
+    'reload Mesh_10_160_105_7': "BIRD's protocol was still reconnecting after `restart all` (silent 0000); the fixture's is up (0015)",
+    'reload in Mesh_10_160_105_7': 'the same',
+    'reload out Mesh_10_160_105_7': 'the same',
     'debug Mesh_10_160_105_7 all': 'debug is not implemented',
     'debug Mesh_10_160_105_7 { states }': 'debug is not implemented',
     'debug Mesh_10_160_105_7 off': 'debug is not implemented',
@@ -141,6 +142,10 @@ t.test('bird1_ctrl: disable/enable/restart, already-*, 9002, patterns', async (t
       'enable Mesh_10_160_105_8',
       'reset Mesh_10_160_105_7',
       'reset Mesh_10_160_105_8',
+      'refresh in Mesh_10_160_105_7',
+      'refresh out Mesh_10_160_105_7',
+      'refresh in Mesh_10_160_105_7',
+      'refresh out Mesh_10_160_105_7',
     ],
   );
 });
@@ -150,7 +155,58 @@ t.test('restart all / reload: wren-specific replies', async (t) => {
     await c.reply();
     t.equal(await c.command('restart all'), '0012-Mesh_10_160_105_7: restarted\n Mesh_10_160_105_8: restarted\n0000 \n');
     t.equal(await c.command('disable kernel1'), '8006-kernel1: built-in protocol, cannot disable it in wren\n0000 \n');
-    t.equal(await c.command('reload Mesh_10_160_105_7'), '8006-Mesh_10_160_105_7: reload failed (not supported by wren)\n0000 \n');
+  });
+});
+
+t.test('bird1_misc: reload [in|out] X and reload all, as BIRD 1.6 answers them', async (t) => {
+  const b = seedNode();
+  await withServer(b, async (c) => {
+    await c.reply();
+    t.equal(await c.command('reload Mesh_10_160_105_7'), '0015-Mesh_10_160_105_7: reloading\n0000 \n', 'the transcript line');
+    t.equal(await c.command('reload in Mesh_10_160_105_7'), '0015-Mesh_10_160_105_7: reloading\n0000 \n');
+    t.equal(await c.command('reload out Mesh_10_160_105_7'), '0015-Mesh_10_160_105_7: reloading\n0000 \n');
+    // BIRD reloads kernel1 (a kernel rescan); wren has no such command here and says it failed.
+    t.equal(
+      await c.command('reload all'),
+      '8006-static1: reload failed\n kernel1: reload failed\n device1: reload failed\n direct1: reload failed\n0015-Mesh_10_160_105_7: reloading\n Mesh_10_160_105_8: reloading\n0000 \n',
+    );
+    t.equal(await c.command('reload nosuch'), '9002 nosuch is not a protocol\n');
+  });
+  t.same(
+    b.rec.actions.map((a) => `${a.action} ${a.name}`),
+    [
+      'refresh in Mesh_10_160_105_7',
+      'refresh out Mesh_10_160_105_7',
+      'refresh in Mesh_10_160_105_7',
+      'refresh out Mesh_10_160_105_7',
+      'refresh in Mesh_10_160_105_7',
+      'refresh out Mesh_10_160_105_7',
+      'refresh in Mesh_10_160_105_8',
+      'refresh out Mesh_10_160_105_8',
+    ],
+    'reload = in and out; in and out alone; all = every BGP protocol',
+  );
+});
+
+t.test('reload: a protocol that is not up is passed over; one without Route Refresh fails', async (t) => {
+  const seed = seedNode();
+  const [n7, n8] = seed.neighborList as [NeighborStatus, NeighborStatus];
+  seed.neighborList = [
+    { ...n7, state: 'Active' },
+    { ...n8, capabilities: { ...n8.capabilities, negotiated: n8.capabilities.negotiated.filter((c) => c !== 'refresh' && c !== 'enhanced-refresh') } },
+  ];
+  await withServer(seed, async (c) => {
+    await c.reply();
+    t.equal(await c.command('reload Mesh_10_160_105_7'), '0000 \n', 'not up: no line, as BIRD 1.6');
+    t.equal(await c.command('reload Mesh_10_160_105_8'), '8006-Mesh_10_160_105_8: reload failed\n0000 \n');
+  });
+});
+
+t.test('reload is refused after restrict', async (t) => {
+  await withServer(seedNode(), async (c) => {
+    await c.reply();
+    t.equal(await c.command('restrict'), '0016 Access restricted\n');
+    t.equal(await c.command('reload Mesh_10_160_105_7'), '8007 Access denied\n');
   });
 });
 

@@ -29,6 +29,7 @@
 //   bind of its listener, and once the address is back the listener binds, the sessions come up
 //   and `ip route` converges back on every node.
 import t from 'tap';
+import type { Test } from 'tap';
 import { readFileSync } from 'node:fs';
 import { Bird2Speaker, WrenSpeaker, labFor, requireLab } from '../lab/lib/index.js';
 import type { Host } from '../lab/lib/index.js';
@@ -139,6 +140,21 @@ if (await requireLab(t, ['bird2'])) {
     // w2: its 2 blackholes and the 4 routes of the others; b: the 4 routes BIRD exports to its kernel.
     await until(async () => ((await snapshot()).map((s) => s.split('\n').length).join() === '6,6,4' ? true : undefined), 60_000, 'every node converged');
     const before = await snapshot();
+    /** After the address is back (at `back`): every session of w1 up, then every node's kernel as before. */
+    const recovered = async (t: Test, back: number): Promise<void> => {
+      await until(async () => ((await allEstablished(w1)) !== undefined ? true : undefined), 60_000, 'w1: every session Established again', 100);
+      const upMs = Date.now() - back;
+      const converged = await until(
+        async () => {
+          const s = await snapshot();
+          return s.every((x, i) => x === before[i]) ? Date.now() : undefined;
+        },
+        60_000,
+        '`ip route` back to what it was on every node',
+        100,
+      );
+      t.pass(`sessions up ${upMs} ms and every kernel converged ${converged - back} ms after the address came back`);
+    };
     t.same(birdLines(await h1.routes(4)), W1_ROUTES, "w1's kernel before: blackholes, direct routes on eth0, onlink routes on tunl0");
     const pid = w1.process?.pid;
 
@@ -242,18 +258,7 @@ if (await requireLab(t, ['bird2'])) {
 
       await h1.ip(['addr', 'add', `${W1}/${CIDR}`, 'dev', 'eth0']);
       const back = Date.now();
-      await until(async () => ((await allEstablished(w1)) !== undefined ? true : undefined), 60_000, 'w1: every session Established again', 100);
-      const upMs = Date.now() - back;
-      const converged = await until(
-        async () => {
-          const s = await snapshot();
-          return s.every((x, i) => x === before[i]) ? Date.now() : undefined;
-        },
-        60_000,
-        '`ip route` back to what it was on every node',
-        100,
-      );
-      t.pass(`sessions up ${upMs} ms and every kernel converged ${converged - back} ms after the address came back`);
+      await recovered(t, back);
       t.same(await snapshot(), before, '`ip route` (proto bird) is exactly what it was before, on every node');
       const ns = await ctlNeighbors(w1.socket);
       t.same(
@@ -303,18 +308,7 @@ if (await requireLab(t, ['bird2'])) {
       const back = Date.now();
       await until(async () => (/listening: the listen address is back/.test(w1.logs()) ? true : undefined), 5000, 'the listener bound', 50);
       t.ok(Date.now() - back <= 2500, `the listener bound ${Date.now() - back} ms after the address came back`);
-      await until(async () => ((await allEstablished(w1)) !== undefined ? true : undefined), 60_000, 'w1: every session Established again', 100);
-      const upMs = Date.now() - back;
-      const converged = await until(
-        async () => {
-          const s = await snapshot();
-          return s.every((x, i) => x === before[i]) ? Date.now() : undefined;
-        },
-        60_000,
-        '`ip route` back to what it was on every node',
-        100,
-      );
-      t.pass(`sessions up ${upMs} ms and every kernel converged ${converged - back} ms after the address came back`);
+      await recovered(t, back);
       t.equal((await bird.peerState(W1)).state, 'Established', 'BIRD connected in through the listener bound late');
       await sleep(2000);
       t.same(await snapshot(), before, '`ip route` (proto bird) is exactly what it was before, on every node');

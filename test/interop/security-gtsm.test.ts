@@ -171,7 +171,10 @@ if (await requireLab(t, ['bird2', 'tshark'])) {
       const before = await neighbor(wren, '10.2.2.2');
       const refusedBefore = gtsmRefusals(wren, '10.2.2.2').length;
       const ev = await runRawPeer(h2, { mode: 'open', host: '10.1.0.1', port: 179, localAddress: '10.2.2.2', myAs: PEER_AS, timeoutMs: 5000 });
-      t.match(ev[0], { event: 'connected' }, 'the handshake completes (the listener serves every peer)');
+      // The handshake completes (the listener serves every peer); when the RST arrives in the same
+      // poll as the handshake's end, Node reports the reset instead of 'connect'. ECONNRESET rather
+      // than ECONNREFUSED shows the connection was established either way.
+      t.ok(ev[0]?.event === 'connected' || (ev[0]?.event === 'close' && ev[0]?.error === 'ECONNRESET'), `the handshake completed, then the reset (${JSON.stringify(ev[0])})`);
       t.notOk(ev.some((e) => e.event === 'message'), 'no BGP message from wren');
       t.match(ev.at(-1), { event: 'close', bytes: 0, error: 'ECONNRESET' }, 'reset, not a byte sent');
       const refusals = gtsmRefusals(wren, '10.2.2.2').slice(refusedBefore);

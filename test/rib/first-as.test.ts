@@ -10,7 +10,7 @@ import { fromTwoOctet, leftmostAs } from '../../proto/as4.js';
 import { AsPathSegmentType, Origin } from '../../proto/constants.js';
 import { DEFAULT_CONTEXT, Family } from '../../proto/types.js';
 import type { AsPathSegment, CodecContext, PathAttributes, UpdateMessage } from '../../proto/types.js';
-import { announce, ip, peer, pfx, seq, withdraw } from './helpers.js';
+import { announce, ip, peer, pfx, seq, withdraw, poolRib } from './helpers.js';
 
 const OWN_AS = 64512;
 const PEER_AS = 65005;
@@ -18,17 +18,6 @@ const OTHER_AS = 65099;
 const AS4_PEER = 4200000001;
 const set = (...asns: number[]): AsPathSegment => ({ type: AsPathSegmentType.Set, asns });
 
-function mkRib(): Rib {
-  const pools = [{ cidr: pfx('172.18.0.0/16'), ipipMode: 'Never' as const, vxlanMode: 'Never' as const, disableBgpExport: false }];
-  return new Rib({
-    asn: OWN_AS,
-    routerId: ip('10.0.0.254'),
-    nodeAddress: { address: ip('10.0.0.254'), length: 24 },
-    pools,
-    exportPolicy: { pools, extraExport: [], exportOutsidePools: true },
-    kernel: { tunnelDevice: 'tunl0' },
-  });
-}
 
 function drain(rib: Rib, out: RibOutput): RibAction[] {
   for (let i = 0; i < 100 && rib.drain(100).more; i++);
@@ -62,7 +51,7 @@ t.test('the table: who is checked, what counts as a mismatch', async (t) => {
     ['iBGP: not checked', ebgp({ asn: OWN_AS }), announce([P], attrsWith([seq(OTHER_AS)])), null],
   ];
   for (const [what, cfg, msg, want] of rows) {
-    const rib = mkRib();
+    const rib = poolRib();
     rib.handle({ type: 'peerUp', peer: cfg }, 0);
     const acts = drain(rib, rib.handle({ type: 'update', peer: cfg.id, message: msg }, 0)).filter((a) => a.type === 'firstAsMismatch');
     if (want === null) {
@@ -76,7 +65,7 @@ t.test('the table: who is checked, what counts as a mismatch', async (t) => {
 });
 
 t.test('treat-as-withdraw removes the route the peer announced before (RFC 7606 §2)', async (t) => {
-  const rib = mkRib();
+  const rib = poolRib();
   const cfg = ebgp();
   rib.handle({ type: 'peerUp', peer: cfg }, 0);
   drain(rib, rib.handle({ type: 'update', peer: cfg.id, message: announce([P], attrsWith([seq(PEER_AS)])) }, 0));
@@ -87,7 +76,7 @@ t.test('treat-as-withdraw removes the route the peer announced before (RFC 7606 
 });
 
 t.test('a reload turning the check on sweeps held routes (peerImport)', async (t) => {
-  const rib = mkRib();
+  const rib = poolRib();
   const off = ebgp({ enforceFirstAs: false });
   rib.handle({ type: 'peerUp', peer: off }, 0);
   const Q = pfx('172.18.12.0/24');
@@ -124,7 +113,7 @@ t.test('hex vectors through the codec into the RIB', async (t) => {
     ['2-octet session, AS_TRANS + AS4_PATH 4200000001 from AS 65005', HEX_AS4, DEFAULT_CONTEXT, ebgp(), true],
   ];
   for (const [what, hex, ctx, cfg, mismatch] of cases) {
-    const rib = mkRib();
+    const rib = poolRib();
     rib.handle({ type: 'peerUp', peer: cfg }, 0);
     const msg = fromWire(hex, ctx);
     const acts = drain(rib, rib.handle({ type: 'update', peer: cfg.id, message: msg }, 0)).filter((a) => a.type === 'firstAsMismatch');

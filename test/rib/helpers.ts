@@ -2,6 +2,8 @@ import { AttrStore } from '../../rib/attrs.js';
 import type { AttrSet } from '../../rib/attrs.js';
 import type { PathSource, PathView } from '../../rib/decision.js';
 import type { PeerConfig } from '../../rib/messages.js';
+import { Rib } from '../../rib/rib.js';
+import type { RibOptions } from '../../rib/rib.js';
 import type { PathAttributes, UpdateMessage } from '../../proto/types.js';
 import { Family } from '../../proto/types.js';
 import { parseIpv4, parsePrefix } from '../../proto/prefix.js';
@@ -48,3 +50,17 @@ export function withdraw(prefixes: number[], pathIds?: number[]): UpdateMessage 
 }
 
 export const ibgpAttrs = (nh: string, over: Partial<PathAttributes> = {}): PathAttributes => ({ origin: 0, asPath: [], nextHop: ip(nh), localPref: 100, ...over });
+
+/** A node's RIB (AS 64512, router id 10.0.0.254) with one pool, 172.18.0.0/16, exporting everything. */
+export function poolRib(over: Partial<RibOptions> = {}): Rib {
+  const pools = [{ cidr: pfx('172.18.0.0/16'), ipipMode: 'Never' as const, vxlanMode: 'Never' as const, disableBgpExport: false }];
+  return new Rib({
+    asn: 64512,
+    routerId: ip('10.0.0.254'),
+    nodeAddress: { address: ip('10.0.0.254'), length: 24 },
+    pools,
+    exportPolicy: { pools, extraExport: [], exportOutsidePools: true },
+    kernel: { tunnelDevice: 'tunl0' },
+    ...over,
+  });
+}

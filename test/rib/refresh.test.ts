@@ -8,22 +8,11 @@ import type { KernelChange } from '../../rib/kernel-types.js';
 import { Family } from '../../proto/types.js';
 import type { PathAttributes } from '../../proto/types.js';
 import { Origin } from '../../proto/constants.js';
-import { announce, ip, peer, pfx, seq } from './helpers.js';
+import { announce, ip, peer, pfx, seq, poolRib } from './helpers.js';
 
 const OWN_AS = 64512;
 const PEER_AS = 65005;
 
-function mkRib(): Rib {
-  const pools = [{ cidr: pfx('172.18.0.0/16'), ipipMode: 'Never' as const, vxlanMode: 'Never' as const, disableBgpExport: false }];
-  return new Rib({
-    asn: OWN_AS,
-    routerId: ip('10.0.0.254'),
-    nodeAddress: { address: ip('10.0.0.254'), length: 24 },
-    pools,
-    exportPolicy: { pools, extraExport: [], exportOutsidePools: true },
-    kernel: { tunnelDevice: 'tunl0' },
-  });
-}
 
 function drain(rib: Rib, ...outs: RibOutput[]): KernelChange[] {
   const k = outs.flatMap((o) => o.kernel);
@@ -36,7 +25,7 @@ function drain(rib: Rib, ...outs: RibOutput[]): KernelChange[] {
 }
 
 t.test('peerImport: a lower allowOwnAs withdraws held routes now; a higher one waits for the resend', async (t) => {
-  const rib = mkRib();
+  const rib = poolRib();
   const e = peer('10.0.0.5', { asn: PEER_AS, families: [Family.Ipv4Unicast], allowOwnAs: 1 });
   rib.handle({ type: 'peerUp', peer: e }, 0);
   const LOOPED = pfx('172.18.11.0/26');
@@ -70,7 +59,7 @@ t.test('peerImport: a lower allowOwnAs withdraws held routes now; a higher one w
 });
 
 t.test('peerImport: unknown or down peers are ignored', async (t) => {
-  const rib = mkRib();
+  const rib = poolRib();
   const e = peer('10.0.0.5', { asn: PEER_AS });
   t.same(rib.handle({ type: 'peerImport', peer: e }, 0).actions, []);
   rib.handle({ type: 'peerUp', peer: e }, 0);

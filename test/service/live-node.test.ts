@@ -187,6 +187,15 @@ if (await requireLab(t, ['bird2'])) {
       t.equal(status.code, 0);
       t.match(status.stdout, /\nBIRD (v0\.3\.3\+bird)?v?1\.6\.\d+\nRouter ID is 10\.0\.0\.50\nCurrent server time is \d{4}-\d\d-\d\d \d\d:\d\d:\d\d\nLast reboot on \d{4}-\d\d-\d\d \d\d:\d\d:\d\d\nLast reconfiguration on \d{4}-\d\d-\d\d \d\d:\d\d:\d\d\nDaemon is up and running\n/);
 
+      // `reload in X`: a ROUTE-REFRESH to the peer (BIRD 2 negotiates it), the session stays.
+      const refreshOut = (await wren.neighbors())[0]!.messages.out.routeRefresh;
+      const reload = await birdc('reload', 'in', s.proto);
+      t.equal(reload.code, 0, 'reload in: exit 0');
+      t.match(reload.stdout, new RegExp(`\\n${s.proto}: reloading\\n`), `reload in ${s.proto}: reloading (0015)`);
+      await waitFor(async () => (await wren.neighbors())[0]!.messages.out.routeRefresh > refreshOut || undefined, { timeoutMs: 5000, what: 'a ROUTE-REFRESH sent' });
+      t.equal((await wren.neighbors())[0]!.sinceMs, n.sinceMs, 'the session stayed up');
+      await bird.waitForRoute(BLOCK);
+
       // calicoctl node status reads the raw reply from the socket itself.
       t.same(parseCalicoProtocols(await rawBird(wren.birdSocket, 'show protocols'), 4), [{ peerAddress: s.peerAddr, peerType: 'global', state: 'up', since, info: 'Established' }], 'calicoctl table from the live socket');
 
