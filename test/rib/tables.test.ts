@@ -272,6 +272,8 @@ t.test('exportAttrs: interned input (frozen lists) in, exact attributes out', as
   const st = new AttrStore();
   const set = st.intern({ origin: 0, asPath: [seq(65001, 65002), { type: 1, asns: [7, 8] }], med: 5, localPref: 200, communities: [0xfde80001, 1], originatorId: 9, clusterList: [3], largeCommunities: [[1, 2, 3]] }, ip('10.0.0.1'));
   t.ok(Object.isFrozen(set.attrs.asPath) && Object.isFrozen(set.attrs.asPath![0]!.asns) && Object.isFrozen(set.attrs.largeCommunities![0]), 'interned lists are frozen');
+  // Except the two lists of 32-bit values (rib/attrs.ts freezeOnce): freezing would box them.
+  t.notOk(Object.isFrozen(set.attrs.communities) || Object.isFrozen(set.attrs.clusterList), 'COMMUNITIES and CLUSTER_LIST kept as unboxed number arrays');
   const e = exportAttrs(set, { kind: 'ibgp', routerId: 5 }, { kind: 'ebgp', localAsn: 64512, selfNextHop: ip('10.0.0.254'), nextHopMode: 'auto' }, false, undefined);
   t.same(e.attrs, { origin: 0, asPath: [seq(64512, 65001, 65002), { type: 1, asns: [7, 8] }], communities: [0xfde80001, 1], largeCommunities: [[1, 2, 3]] });
   t.same(Object.keys(e.attrs).sort(), ['asPath', 'communities', 'largeCommunities', 'origin'], 'no undefined-valued keys left behind');
