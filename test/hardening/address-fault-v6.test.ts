@@ -44,7 +44,7 @@ import { readFileSync } from 'node:fs';
 import { Bird2Speaker, WrenSpeaker, labFor, requireLab } from '../lab/lib/index.js';
 import type { Host } from '../lab/lib/index.js';
 import type { KernelRouteStatus } from '../../src/status.js';
-import { ctl, ctlNeighbors, sleep, until } from './lib/wren-proc.js';
+import { allEstablished, ctl, ctlKernel, ctlNeighbors, sleep, until } from './lib/wren-proc.js';
 
 const AS = 64512;
 const HOLD = 9;
@@ -146,19 +146,6 @@ const sorted6 = (lines: readonly string[]): string[] => {
   return [...lines].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
 };
 
-async function kernelEntries(w: WrenSpeaker): Promise<KernelRouteStatus[]> {
-  const r = await ctl(w.socket, 'show kernel');
-  if (!r.ok) throw new Error(`show kernel: ${r.error ?? ''}`);
-  return (r.result as { routes: KernelRouteStatus[] }).routes;
-}
-
-/** Every neighbour's address -> sinceMs, or undefined unless all of them are Established. */
-async function allEstablished(w: WrenSpeaker): Promise<Map<string, number> | undefined> {
-  const ns = await ctlNeighbors(w.socket);
-  if (ns.length === 0 || ns.some((n) => n.state !== 'Established')) return undefined;
-  return new Map(ns.map((n) => [n.address, n.sinceMs]));
-}
-
 if (await requireLab(t, ['bird2'])) {
   t.test('node IPv6 address removed and re-added', async (t) => {
     const lab = await labFor(t);
@@ -218,7 +205,7 @@ if (await requireLab(t, ['bird2'])) {
     const snapshot = async (family: 4 | 6): Promise<string[][]> => Promise.all(hosts.map(async (h) => birdLines(await h.routes(family))));
     const expected6 = (added: readonly string[]): string[][] =>
       (['w1', 'w2', 'b'] as const).map((n) => sorted6([...V6_BEFORE[n], ...added.flatMap((p) => v6Added(p)[n])]));
-    await until(async () => ((await allEstablished(w1)) !== undefined && (await allEstablished(w2)) !== undefined ? true : undefined), 60_000, 'every session Established');
+    await until(async () => ((await allEstablished(w1.socket)) !== undefined && (await allEstablished(w2.socket)) !== undefined ? true : undefined), 60_000, 'every session Established');
     const want0 = expected6([]);
     await until(async () => (JSON.stringify(await snapshot(6)) === JSON.stringify(want0) ? true : undefined), 60_000, 'every node: IPv6 routes converged');
     // IPv4: w1 and w2 hold their 2 blackholes and the 4 routes of the others; b the 4 it exports.
@@ -250,7 +237,7 @@ if (await requireLab(t, ['bird2'])) {
     /** The new block's entry in `show kernel`, once its write has failed. */
     const failedEntry = async (prefix: string): Promise<KernelRouteStatus> =>
       until(
-        async () => (await kernelEntries(w1)).find((e) => e.prefix === prefix && e.state === 'failed'),
+        async () => (await ctlKernel(w1.socket)).find((e) => e.prefix === prefix && e.state === 'failed'),
         10_000,
         `show kernel: ${prefix} failed`,
         50,
@@ -260,7 +247,7 @@ if (await requireLab(t, ['bird2'])) {
     // --- 1. a short outage: 2 s, well inside the 9 s hold time --------------------------------
     await t.test('short outage (2 s, inside the hold time): a new IPv6 route while the address is gone', async (t) => {
       t.teardown(restoreAddress);
-      const since = await allEstablished(w1);
+      const since = await allEstablished(w1.socket);
       const mark = logMark();
       const m6 = lines(mon6[0]!).length;
       const gone = await removeAddress(t);
@@ -278,7 +265,7 @@ if (await requireLab(t, ['bird2'])) {
       t.equal(e.installed, null, 'nothing installed for it');
       t.notOk(await w1Has(v6Added(NEW1).w1[0]!), 'not in the kernel');
       t.ok(w1.process?.running === true && w1.process.pid === pid, 'wren still running (same process)');
-      const others = (await kernelEntries(w1)).filter((x) => x.prefix !== NEW1 && x.state !== 'in-sync');
+      const others = (await ctlKernel(w1.socket)).filter((x) => x.prefix !== NEW1 && x.state !== 'in-sync');
       t.same(others, [], 'every other route of w1 in sync (the scan after the removal found them in place)');
       t.comment(`${NEW1} reported failed ${failedMs} ms after the address went`);
       await sleep(Math.max(0, 2000 - (Date.now() - gone)));
@@ -297,7 +284,7 @@ if (await requireLab(t, ['bird2'])) {
 
       // Give the stalled TCP connections time to retransmit, then compare the sessions.
       await sleep(4000);
-      const now = await allEstablished(w1);
+      const now = await allEstablished(w1.socket);
       t.ok(now !== undefined, 'w1: every session Established');
       if (outage < 3000) {
         // The peers' keepalives arrive at most ~3 s (interval) + the outage + one TCP retransmission late: inside 9 s.
@@ -322,7 +309,7 @@ if (await requireLab(t, ['bird2'])) {
     // --- 2. a long outage: 13 s, past the hold time ------------------------------------------
     await t.test('long outage (13 s, past the hold time)', async (t) => {
       t.teardown(restoreAddress);
-      const since = await allEstablished(w1);
+      const since = await allEstablished(w1.socket);
       if (since === undefined) throw new Error('not every session Established at the start');
       const mark = logMark();
       const m6 = lines(mon6[0]!).length;
@@ -350,7 +337,7 @@ if (await requireLab(t, ['bird2'])) {
       }
       // w2's blocks come from b too, reflected with the same next hop: no kernel write is needed.
       t.same(birdLines(await h1.routes(6)), expected6([NEW1])[0], "w1's IPv6 routes unchanged: w2's blocks stay via fd00:31::2 (b's path)");
-      const entries = await kernelEntries(w1);
+      const entries = await ctlKernel(w1.socket);
       t.same(
         entries.filter((x) => x.prefix !== NEW2 && x.state !== 'in-sync'),
         [],
@@ -378,7 +365,7 @@ if (await requireLab(t, ['bird2'])) {
       t.comment(`address re-added ${/tentative/.test(added.stdout) ? 'tentative' : 'not tentative'}; DAD over ${dadDone - back} ms later`);
       const logs = w1.logs().slice(mark);
       t.match(logs, /kernel address added: retrying failed route writes now/, 'logged: the address back, failed writes retried now');
-      await until(async () => ((await allEstablished(w1)) !== undefined ? true : undefined), 60_000, 'w1: every session Established again', 100);
+      await until(async () => ((await allEstablished(w1.socket)) !== undefined ? true : undefined), 60_000, 'w1: every session Established again', 100);
       t.pass(`the IPv6 session w1-w2 Established again ${Date.now() - back} ms after the address came back`);
       const ss = await h1.exec('ss', ['-tnH', 'state', 'established', '( sport = :179 or dport = :179 )']);
       t.match(ss.stdout, /\[fd00:31::1\]:179\s+\[fd00:31::2\]:\d+/, "w2 connected in to w1's listener on fd00:31::1, bound since the start");

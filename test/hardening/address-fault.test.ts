@@ -33,7 +33,7 @@ import type { Test } from 'tap';
 import { readFileSync } from 'node:fs';
 import { Bird2Speaker, WrenSpeaker, labFor, requireLab } from '../lab/lib/index.js';
 import type { Host } from '../lab/lib/index.js';
-import { ctl, ctlNeighbors, sleep, until } from './lib/wren-proc.js';
+import { allEstablished, ctl, ctlKernel, ctlNeighbors, sleep, until } from './lib/wren-proc.js';
 
 const AS = 64512;
 const HOLD = 9;
@@ -59,13 +59,6 @@ const W1_ROUTES = [
 ];
 const DIRECT = ['172.20.2.0/26', '172.20.3.0/26'];
 const KEPT = ['172.20.1.0/26', '172.21.1.0/26', '172.21.2.0/26', '172.21.3.0/26'];
-
-interface KernelEntry {
-  readonly prefix: string;
-  readonly state: string;
-  readonly error?: string;
-  readonly attempts?: number;
-}
 
 function wrenNode(host: Host, self: string, blocks: readonly string[], peers: readonly { address: string; passive: boolean }[], listen: string): WrenSpeaker {
   return new WrenSpeaker(
@@ -96,18 +89,6 @@ function birdLines(text: string): string[] {
     .filter((l) => / proto bird( |$)/.test(l));
 }
 
-async function kernelEntries(w: WrenSpeaker): Promise<KernelEntry[]> {
-  const r = await ctl(w.socket, 'show kernel');
-  if (!r.ok) throw new Error(`show kernel: ${r.error ?? ''}`);
-  return (r.result as { routes: KernelEntry[] }).routes;
-}
-
-async function allEstablished(w: WrenSpeaker): Promise<Map<string, number> | undefined> {
-  const ns = await ctlNeighbors(w.socket);
-  if (ns.length === 0 || ns.some((n) => n.state !== 'Established')) return undefined;
-  return new Map(ns.map((n) => [n.address, n.sinceMs]));
-}
-
 if (await requireLab(t, ['bird2'])) {
   t.test('node address removed and re-added', async (t) => {
     const lab = await labFor(t);
@@ -135,14 +116,14 @@ if (await requireLab(t, ['bird2'])) {
 
     const hosts = [h1, h2, hb];
     const snapshot = async (): Promise<string[]> => Promise.all(hosts.map(async (h) => birdLines(await h.routes(4)).join('\n')));
-    await until(async () => (await allEstablished(w1)) !== undefined && (await allEstablished(w2)) !== undefined ? true : undefined, 60_000, 'every session Established');
+    await until(async () => (await allEstablished(w1.socket)) !== undefined && (await allEstablished(w2.socket)) !== undefined ? true : undefined, 60_000, 'every session Established');
     await until(async () => (birdLines(await h1.routes(4)).join('\n') === W1_ROUTES.join('\n') ? true : undefined), 60_000, "w1's kernel routes");
     // w2: its 2 blackholes and the 4 routes of the others; b: the 4 routes BIRD exports to its kernel.
     await until(async () => ((await snapshot()).map((s) => s.split('\n').length).join() === '6,6,4' ? true : undefined), 60_000, 'every node converged');
     const before = await snapshot();
     /** After the address is back (at `back`): every session of w1 up, then every node's kernel as before. */
     const recovered = async (t: Test, back: number): Promise<void> => {
-      await until(async () => ((await allEstablished(w1)) !== undefined ? true : undefined), 60_000, 'w1: every session Established again', 100);
+      await until(async () => ((await allEstablished(w1.socket)) !== undefined ? true : undefined), 60_000, 'w1: every session Established again', 100);
       const upMs = Date.now() - back;
       const converged = await until(
         async () => {
@@ -170,7 +151,7 @@ if (await requireLab(t, ['bird2'])) {
     // --- 1. a short outage: 2 s, well inside the 9 s hold time --------------------------------
     await t.test('short outage (2 s, inside the hold time)', async (t) => {
       t.teardown(restoreAddress);
-      const since = await allEstablished(w1);
+      const since = await allEstablished(w1.socket);
       const mark = logMark();
       const monMark = monitorLines().length;
       await h1.ip(['addr', 'del', `${W1}/${CIDR}`, 'dev', 'eth0']);
@@ -184,7 +165,7 @@ if (await requireLab(t, ['bird2'])) {
       // wren learns of it from the address notification, not from the 30 s periodic scan.
       const failing = await until(
         async () => {
-          const es = (await kernelEntries(w1)).filter((e) => DIRECT.includes(e.prefix) && e.state === 'failed');
+          const es = (await ctlKernel(w1.socket)).filter((e) => DIRECT.includes(e.prefix) && e.state === 'failed');
           return es.length === DIRECT.length ? es : undefined;
         },
         5000,
@@ -208,7 +189,7 @@ if (await requireLab(t, ['bird2'])) {
 
       // Give the TCP connections time to retransmit what the outage held back, then look again.
       await sleep(4000);
-      t.same(await allEstablished(w1), since, 'no session moved (same since for every neighbor)');
+      t.same(await allEstablished(w1.socket), since, 'no session moved (same since for every neighbor)');
       t.same(await snapshot(), before, '`ip route` (proto bird) is the same as before on every node');
       const events = monitorLines().slice(monMark);
       const touched = events.filter((l) => KEPT.some((p) => l.includes(p)));

@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot } from '../../lab/lib/paths.js';
-import type { RoutePath, NeighborStatus } from '../../../src/status.js';
+import type { KernelRouteStatus, RoutePath, NeighborStatus } from '../../../src/status.js';
 
 export interface CtlReply {
   readonly ok: boolean;
@@ -68,6 +68,20 @@ export async function ctlNeighbors(path: string): Promise<NeighborStatus[]> {
   const r = await ctl(path, 'show neighbors');
   if (!r.ok) throw new Error(`show neighbors: ${r.error ?? ''}`);
   return (r.result as { neighbors: NeighborStatus[] }).neighbors;
+}
+
+/** `show kernel`: every route bgpd owns, desired vs installed, with the last write error. */
+export async function ctlKernel(path: string): Promise<KernelRouteStatus[]> {
+  const r = await ctl(path, 'show kernel');
+  if (!r.ok) throw new Error(`show kernel: ${r.error ?? ''}`);
+  return (r.result as { routes: KernelRouteStatus[] }).routes;
+}
+
+/** Every neighbour's address -> sinceMs, or undefined unless all of them are Established. */
+export async function allEstablished(path: string): Promise<Map<string, number> | undefined> {
+  const ns = await ctlNeighbors(path);
+  if (ns.length === 0 || ns.some((n) => n.state !== 'Established')) return undefined;
+  return new Map(ns.map((n) => [n.address, n.sinceMs]));
 }
 
 export async function ctlNeighbor(path: string, address: string): Promise<NeighborStatus> {
