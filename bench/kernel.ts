@@ -5,7 +5,7 @@
  * Method (landscape.md Appendix B): wren and ip -batch time the writes until the last ACK / exit;
  * BIRD is started with its static protocol disabled (so parsing the 100k-line config is not
  * counted); the clock starts before `birdc enable` and stops when a route-notification counter
- * in the namespace (a netlink watch socket, --count-notify) has seen every route of proto bird
+ * in the namespace (a netlink watch socket, bench/lib/kcount.ts) has seen every route of proto bird
  * appear; removal is `birdc disable` until it has seen them all go. (Earlier versions started
  * the clock after `birdc enable` returned and polled `ip route show` every 50 ms, which left out
  * the work BIRD did before answering the CLI and added the cost of dumping 100k routes per poll.)
@@ -15,15 +15,12 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { KernelSync, NetlinkFib } from '../src/kernel/index.js';
-import { RtnlWatcher } from '../src/kernel/raw-netlink.js';
-import { RTM, RTNLGRP, RTPROT_BIRD } from '../src/kernel/constants.js';
-import { decodeRoute, splitMessages } from '../src/kernel/codec.js';
+import { RTPROT_BIRD } from '../src/kernel/constants.js';
 import { formatPrefix, prefix4 } from '../proto/prefix.js';
-import type { Prefix } from '../proto/prefix.js';
 import type { KernelChange } from '../rib/kernel-types.js';
 
 const args = process.argv.slice(2);
@@ -95,44 +92,6 @@ async function child(): Promise<void> {
 
 /** Wall-clock milliseconds comparable across processes. */
 const wallMs = (): number => performance.timeOrigin + performance.now();
-
-/**
- * --count-notify: in the namespace, count IPv4 routes of proto bird through notifications and
- * print `{"n":N,"t":wallMs}` whenever the count reaches 0 or COUNT. Exits on stdin close.
- */
-function countNotify(): void {
-  const present = new Set<Prefix>();
-  let lastReported = -1;
-  const report = (): void => {
-    const n = present.size;
-    if ((n === 0 || n === COUNT) && n !== lastReported) {
-      lastReported = n;
-      process.stdout.write(JSON.stringify({ n, t: wallMs() }) + '\n');
-    }
-  };
-  const w = new RtnlWatcher({
-    groups: [RTNLGRP.IPV4_ROUTE],
-    recvBufferBytes: 64 << 20,
-    onMessages: (buf) => {
-      for (const h of splitMessages(buf)) {
-        if (h.type !== RTM.NEWROUTE && h.type !== RTM.DELROUTE) continue;
-        const r = decodeRoute(buf, h);
-        if (r === null || r.protocol !== RTPROT_BIRD) continue;
-        if (h.type === RTM.NEWROUTE) present.add(r.prefix);
-        else present.delete(r.prefix);
-      }
-      report();
-    },
-    onOverrun: () => process.stdout.write(JSON.stringify({ overrun: true }) + '\n'),
-  });
-  w.open();
-  process.stdout.write(JSON.stringify({ ready: true }) + '\n');
-  process.stdin.on('end', () => {
-    w.close();
-    process.exit(0);
-  });
-  process.stdin.resume();
-}
 
 // --- parent -----------------------------------------------------------------------------------
 
@@ -265,7 +224,8 @@ async function benchBird(dir: string): Promise<Row> {
   writeFileSync(cfg, lines.join('\n') + '\n');
   const bird = spawn('ip', ['netns', 'exec', ns, 'bird', '-f', '-c', cfg, '-s', sock, '-P', join(dir, 'bird.pid')], { stdio: 'ignore' });
   const self = fileURLToPath(import.meta.url);
-  const counter = spawn('ip', ['netns', 'exec', ns, process.execPath, self, '--count-notify', '--count', String(COUNT)], {
+  // The route-notification counter bench/run.ts uses too (one initial dump, then notifications only).
+  const counter = spawn('ip', ['netns', 'exec', ns, process.execPath, join(dirname(self), 'lib', 'kcount.js'), '--proto', String(RTPROT_BIRD), '--target', String(COUNT)], {
     stdio: ['pipe', 'pipe', 'inherit'],
   });
   const marks: { n?: number; t?: number; ready?: boolean; overrun?: boolean }[] = [];
@@ -338,10 +298,6 @@ function safe(f: () => string): string {
 async function main(): Promise<void> {
   if (args.includes('--child')) {
     await child();
-    return;
-  }
-  if (args.includes('--count-notify')) {
-    countNotify();
     return;
   }
   if (process.getuid?.() !== 0) throw new Error('bench:kernel needs root (network namespaces)');

@@ -130,6 +130,20 @@ bool wren_get_function(napi_env env, napi_value v, const char *what) {
   return is_type(env, v, napi_function) ? true : type_error(env, what, "a function");
 }
 
+bool wren_get_args(napi_env env, napi_callback_info info, size_t n, napi_value *argv, napi_value *self, const char *usage) {
+  size_t argc = n;
+  napi_status st = napi_get_cb_info(env, info, &argc, argv, self, NULL);
+  if (st != napi_ok) {
+    wren_throw_napi_status(env, st, "napi_get_cb_info");
+    return false;
+  }
+  if (argc < n) {
+    napi_throw_type_error(env, "ERR_MISSING_ARGS", usage);
+    return false;
+  }
+  return true;
+}
+
 bool wren_get_prop(napi_env env, napi_value obj, const char *key, napi_value *out, bool *present) {
   *present = false;
   if (obj == NULL || !is_type(env, obj, napi_object)) return true;

@@ -37,6 +37,9 @@ bool wren_get_string(napi_env env, napi_value v, const char *what, char *buf, si
 /* Bytes of a Buffer / any TypedArray / DataView, without copying. */
 bool wren_get_bytes(napi_env env, napi_value v, const char *what, void **data, size_t *len);
 bool wren_get_function(napi_env env, napi_value v, const char *what);
+/* The first `n` arguments of a call into argv (and the receiver into *self unless NULL); a
+ * TypeError ERR_MISSING_ARGS showing `usage` when fewer were passed. */
+bool wren_get_args(napi_env env, napi_callback_info info, size_t n, napi_value *argv, napi_value *self, const char *usage);
 
 /* Optional property of an options object: *present false when absent or undefined. */
 bool wren_get_prop(napi_env env, napi_value obj, const char *key, napi_value *out, bool *present);

@@ -133,13 +133,8 @@ static bool get_key(napi_env env, napi_value v, void **key, size_t *len) {
 
 /* setTcpMd5(fd, address, key): key of length 0 removes the peer's key. */
 static napi_value js_set_tcp_md5(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
   napi_value argv[3];
-  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 3) {
-    napi_throw_type_error(env, "ERR_MISSING_ARGS", "setTcpMd5(fd, address, key)");
-    return NULL;
-  }
+  if (!wren_get_args(env, info, 3, argv, NULL, "setTcpMd5(fd, address, key)")) return NULL;
   int fd, family;
   sockaddr_any peer;
   socklen_t plen;
@@ -153,13 +148,8 @@ static napi_value js_set_tcp_md5(napi_env env, napi_callback_info info) {
 }
 
 static napi_value set_hops_common(napi_env env, napi_callback_info info, bool min) {
-  size_t argc = 2;
   napi_value argv[2];
-  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 2) {
-    napi_throw_type_error(env, "ERR_MISSING_ARGS", min ? "setMinTtl(fd, hops)" : "setTtl(fd, ttl)");
-    return NULL;
-  }
+  if (!wren_get_args(env, info, 2, argv, NULL, min ? "setMinTtl(fd, hops)" : "setTtl(fd, ttl)")) return NULL;
   int fd, family;
   int32_t v;
   if (!get_fd(env, argv[0], &fd, &family) || !wren_get_int32(env, argv[1], min ? "hops" : "ttl", &v)) return NULL;
@@ -179,13 +169,8 @@ static napi_value js_set_ttl(napi_env env, napi_callback_info info) { return set
 
 /* getHopOptions(fd) -> { ttl, minTtl, hopLimit?, minHopCount? }: read back for checks. */
 static napi_value js_get_hop_options(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
   napi_value argv[1];
-  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 1) {
-    napi_throw_type_error(env, "ERR_MISSING_ARGS", "getHopOptions(fd)");
-    return NULL;
-  }
+  if (!wren_get_args(env, info, 1, argv, NULL, "getHopOptions(fd)")) return NULL;
   int fd, family;
   if (!get_fd(env, argv[0], &fd, &family)) return NULL;
   struct {
@@ -215,13 +200,8 @@ static napi_value js_get_hop_options(napi_env env, napi_callback_info info) {
    each SYN it answers and hands them to the accepted socket, which is the only place the SYN's TTL
    can be read after accept(). Value 1: IP + TCP headers, no link-layer header. */
 static napi_value js_set_save_syn(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
   napi_value argv[2];
-  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 2) {
-    napi_throw_type_error(env, "ERR_MISSING_ARGS", "setSaveSyn(fd, on)");
-    return NULL;
-  }
+  if (!wren_get_args(env, info, 2, argv, NULL, "setSaveSyn(fd, on)")) return NULL;
   int fd, family;
   bool on;
   if (!get_fd(env, argv[0], &fd, &family) || !wren_get_bool(env, argv[1], "on", &on)) return NULL;
@@ -240,13 +220,8 @@ static napi_value js_set_save_syn(napi_env env, napi_callback_info info) {
    kernel frees it on the first read. The version nibble decides, not the socket family: an IPv4
    client of a dual-stack socket arrives as an IPv4 SYN. */
 static napi_value js_saved_syn_ttl(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
   napi_value argv[1];
-  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 1) {
-    napi_throw_type_error(env, "ERR_MISSING_ARGS", "savedSynTtl(fd)");
-    return NULL;
-  }
+  if (!wren_get_args(env, info, 1, argv, NULL, "savedSynTtl(fd)")) return NULL;
   int fd, family;
   if (!get_fd(env, argv[0], &fd, &family)) return NULL;
   uint8_t buf[SAVED_SYN_MAX];
@@ -268,13 +243,8 @@ static napi_value js_saved_syn_ttl(napi_env env, napi_callback_info info) {
 
 /* sdNotify(socketPath, message): one datagram, as sd_notify(3) sends it. */
 static napi_value js_sd_notify(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
   napi_value argv[2];
-  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 2) {
-    napi_throw_type_error(env, "ERR_MISSING_ARGS", "sdNotify(socketPath, message)");
-    return NULL;
-  }
+  if (!wren_get_args(env, info, 2, argv, NULL, "sdNotify(socketPath, message)")) return NULL;
   struct sockaddr_un sun;
   memset(&sun, 0, sizeof sun);
   char path[sizeof sun.sun_path + 1];
@@ -427,13 +397,8 @@ static napi_value tc_cancel(napi_env env, napi_callback_info info) {
  * -> { cancel() }. Options are applied, then bind, then a non-blocking connect.
  */
 static napi_value js_tcp_connect(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
   napi_value argv[2];
-  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 2 || !wren_get_function(env, argv[1], "callback")) {
-    if (argc < 2) napi_throw_type_error(env, "ERR_MISSING_ARGS", "tcpConnect(options, callback)");
-    return NULL;
-  }
+  if (!wren_get_args(env, info, 2, argv, NULL, "tcpConnect(options, callback)") || !wren_get_function(env, argv[1], "callback")) return NULL;
   napi_value opts = argv[0], v;
   bool present = false;
   int32_t port = 0, lport = 0, ttl = 0, minttl = 0;

@@ -283,13 +283,8 @@ static int attach_port_filter(int fd, uint32_t port) {
 
 /* new NetlinkSocket(protocol, options, onData(buf, datagrams), onOverrun(), onError(err)) */
 static napi_value nl_construct(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
   napi_value argv[5], self;
-  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, &self, NULL));
-  if (argc < 5) {
-    napi_throw_type_error(env, "ERR_MISSING_ARGS", "NetlinkSocket(protocol, options, onData, onOverrun, onError)");
-    return NULL;
-  }
+  if (!wren_get_args(env, info, 5, argv, &self, "NetlinkSocket(protocol, options, onData, onOverrun, onError)")) return NULL;
   int32_t protocol;
   if (!wren_get_int32(env, argv[0], "protocol", &protocol)) return NULL;
   napi_value opts = argv[1];

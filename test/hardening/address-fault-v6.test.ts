@@ -44,7 +44,7 @@ import { readFileSync } from 'node:fs';
 import { Bird2Speaker, WrenSpeaker, labFor, requireLab } from '../lab/lib/index.js';
 import type { Host } from '../lab/lib/index.js';
 import type { KernelRouteStatus } from '../../src/status.js';
-import { allEstablished, ctl, ctlKernel, ctlNeighbors, sleep, until } from './lib/wren-proc.js';
+import { allEstablished, ctlKernel, ctlNeighbors, sleep, until } from './lib/wren-proc.js';
 
 const AS = 64512;
 const HOLD = 9;

@@ -33,7 +33,7 @@ import type { Test } from 'tap';
 import { readFileSync } from 'node:fs';
 import { Bird2Speaker, WrenSpeaker, labFor, requireLab } from '../lab/lib/index.js';
 import type { Host } from '../lab/lib/index.js';
-import { allEstablished, ctl, ctlKernel, ctlNeighbors, sleep, until } from './lib/wren-proc.js';
+import { allEstablished, ctlKernel, ctlNeighbors, sleep, until } from './lib/wren-proc.js';
 
 const AS = 64512;
 const HOLD = 9;
